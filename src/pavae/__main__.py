@@ -1,0 +1,3 @@
+from pavae.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""The ``pavae`` command line: data, train, sample, reproduce, report.
+
+Each sub-command lives in its own module and registers itself through a
+``register(subparsers)`` function; heavy imports happen inside the command so
+that ``pavae --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pavae import __version__
+from pavae.cli import data_commands, study_commands
+
+log = logging.getLogger("pavae")
+
+
+class CommandError(Exception):
+    """An error the command line reports as one message line and exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pavae",
+        description="Pathology-aware synthetic chest radiographs under label scarcity: data, generators, study, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"pavae {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    data_commands.register(subparsers)
+    study_commands.register(subparsers)
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # Third-party libraries stay at warnings unless -vv is given.
+    for name in ("matplotlib", "PIL", "pydicom"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("pavae: interrupted; finished study units are kept and a rerun resumes from them", file=sys.stderr)
+        return 130
+    except (CommandError, FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as error:
+        if args.verbose >= 2:
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"pavae {args.command}: error: {message}", file=sys.stderr)
+        return 2
