@@ -76,6 +76,7 @@ class TrainConfig:
     val_fid_samples: int = 1000  # synthetic and real validation images per validation FID-like
     frozen_epochs: int = 30  # epochs of the frozen classifier and lesion segmenter
     frozen_lr: float = 1e-3
+    frozen_width: int = 16  # channels of the frozen classifier's first block
     gan_lr: float = 2e-4  # StyleGAN-lite learning rate
 
 
