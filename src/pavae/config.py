@@ -91,7 +91,7 @@ class DownstreamConfig:
     weight_decay: float = 1e-4
     synthetic_ratio: float = 1.0  # synthetic:real images, at most 1
     class_prior: str = "balanced"  # balanced | labeled: class mix pi(y) of synthetic images
-    width: int = 32  # channels of the first block
+    width: int = 16  # channels of the first block
     aug_rotation: float = 7.0  # traditional augmentation: maximum rotation in degrees
     aug_shift: float = 0.06  # maximum shift as a fraction of the side
     aug_scale: float = 0.08  # maximum relative zoom

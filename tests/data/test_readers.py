@@ -379,10 +379,11 @@ def test_load_crops_non_square_centre(tmp_path):
     padded = load_radiograph(tmp_path / "wide.png", size=80, fit="pad")
 
     assert cropped.window == SquareWindow(top=0, left=20, side=40)
-    assert cropped.image.min() == 0 and cropped.image[:, 19].max() == 0
+    assert cropped.image[:, 19].max() == 0
     assert cropped.image[:, 0].min() == 255
     assert padded.image.shape == (80, 80)
-    assert padded.image[:20].max() == 0 and padded.image[60:].max() == 0
+    assert padded.image[:20].max() == 0
+    assert padded.image[60:].max() == 0
 
 
 def test_quantize_constant_gives_zeros():

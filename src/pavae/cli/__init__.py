@@ -39,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    # Third-party libraries stay at warnings unless -vv is given.
-    for name in ("matplotlib", "PIL", "pydicom"):
+    # Third-party libraries stay at warnings unless -vv is given. pydicom logs a traceback at ERROR
+    # level before raising a decode error that the importer reports itself, so it is kept quieter.
+    for name in ("matplotlib", "PIL"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    logging.getLogger("pydicom").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
 
 
 def main(argv: list[str] | None = None) -> int:

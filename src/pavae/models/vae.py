@@ -101,8 +101,9 @@ class ConditionalVAE(nn.Module):
         for index, in_ch in enumerate(reversed_channels[:-1]):
             out_ch = reversed_channels[index + 1]
             up += [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1), nn.GroupNorm(8, out_ch), nn.SiLU()]
-        up += [nn.ConvTranspose2d(reversed_channels[-1], reversed_channels[-1], 4, 2, 1), nn.SiLU(),
-               nn.Conv2d(reversed_channels[-1], 1, 3, 1, 1)]
+        # The last up-sampling writes the logits directly: a wide layer at full resolution would
+        # cost more than the rest of the decoder together.
+        up += [nn.ConvTranspose2d(reversed_channels[-1], 1, 4, 2, 1)]
         self.decoder = nn.Sequential(*up)
 
         # Prior parameters: one Gaussian per class, learned only for the class-conditional prior.

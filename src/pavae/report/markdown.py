@@ -127,6 +127,9 @@ def verdict(content: dict[str, Any]) -> list[str]:
         lines.append(
             f"- {strategies[name]['label']}: paper gain {paper_delta:+.3f} AUC, this run {delta:+.3f}. The claimed gain {claim}."
         )
+    if content["config"]["profile"] == "smoke":
+        lines.insert(0, "- This is the smoke profile: a tenth of the data and one short epoch per network, made to "
+                        "check that the pipeline runs. Its numbers say nothing about the paper's claim.")
     if content["config"]["seeds"] < 3:
         lines.append(f"- This run used {content['config']['seeds']} seed(s); standard deviations over fewer than "
                      "3 seeds say little. Use the paper profile (3 seeds) or --seeds 5 for a firmer answer.")

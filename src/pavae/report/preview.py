@@ -33,7 +33,7 @@ def draw_preview(
     """Draw a grid of images, one row per class, and write it as a PNG atomically.
 
     Images are picked at random (with ``seed``) among the split's images of each
-    class; a class with fewer images shows all of them, and one with none shows
+    class. A class with fewer images shows all of them, and one with none shows
     an empty row. Lesion masks are outlined in one colour per class.
 
     Args:
@@ -62,8 +62,9 @@ def draw_preview(
     picks = []
     for k in range(dataset.num_classes):
         members = np.flatnonzero(in_split & (dataset.labels == k))
-        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else members
-        picks.append(np.sort(chosen))
+        if len(members) > per_class:
+            members = rng.choice(members, size=per_class, replace=False)
+        picks.append(np.sort(members))
 
     figure = _draw_grid(dataset, picks, per_class, split, outline_masks, preprocessed)
     with atomic_path(target) as tmp:
@@ -84,8 +85,11 @@ def _draw_grid(
     figure = Figure(figsize=(CELL_INCHES * per_class + 1.3, CELL_INCHES * rows + 0.9))
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, per_class, squeeze=False)
-    figure.subplots_adjust(left=1.2 / figure.get_figwidth(), right=0.99, top=1 - 0.45 / figure.get_figheight(),
-                           bottom=0.45 / figure.get_figheight(), wspace=0.04, hspace=0.08)
+    # Fixed margins in inches: row labels on the left, title above, orientation below.
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    figure.subplots_adjust(
+        left=1.2 / width, right=0.99, top=1 - 0.45 / height, bottom=0.45 / height, wspace=0.04, hspace=0.08
+    )
     view = "model input (preprocessed)" if preprocessed else "stored images"
     figure.suptitle(f"{dataset.metadata.get('source', 'data set')}: {split} split, {view}", fontsize=9)
     orientation = dataset.metadata.get("orientation")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -241,8 +240,12 @@ def synthetic_count(ctx: StudyContext) -> int:
     return int(round(ctx.config.downstream.synthetic_ratio * len(ctx.train_set.labeled_indices)))
 
 
-def augmented_copies(ctx: StudyContext, labels: np.ndarray, seed: int) -> np.ndarray:
-    """Return one augmented labelled image per requested label, cycling through each class's images."""
+def augmented_copies(ctx: StudyContext, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images, labels): one augmented labelled image per requested label, cycling through each class.
+
+    The returned labels equal the requested ones unless a horizontal flip
+    swapped a left/right class.
+    """
     images, image_labels, _ = ctx.train_set.labeled_arrays()
     rng = np.random.default_rng(seed)
     sources = np.empty(len(labels), dtype=np.int64)
@@ -254,9 +257,6 @@ def augmented_copies(ctx: StudyContext, labels: np.ndarray, seed: int) -> np.nda
         sources[wanted] = np.resize(rng.permutation(members), len(wanted))
     copies, copy_labels, _ = augment(images[sources], image_labels[sources], augment_config(ctx.config),
                                      ctx.dataset.class_names, seed)
-    if not np.array_equal(copy_labels, labels):
-        # A flip swapped some labels; keep the swapped labels, which describe the copies correctly.
-        log.debug("horizontal flips changed %d labels of augmented copies", int((copy_labels != labels).sum()))
     return copies, copy_labels
 
 
@@ -361,6 +361,3 @@ def downstream_unit(ctx: StudyContext, strategy: Strategy, seed: int, generator_
 def unit_fingerprint(folder: Path | None) -> str | None:
     return read_json(folder / "unit.json")["fingerprint"] if folder is not None else None
 
-
-def steps_for(count: int, batch_size: int, epochs: int) -> int:
-    return epochs * max(1, math.ceil(count / batch_size))

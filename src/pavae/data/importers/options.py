@@ -109,26 +109,28 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     source = parser.add_argument_group("source")
     source.add_argument("--format", required=True, choices=FORMATS, help="layout of the source data")
-    source.add_argument("--images", required=True, type=Path, help="folder with the image files")
-    source.add_argument("--labels", type=Path, help="label table (CSV); required except for --format folders")
-    source.add_argument("--bbox", type=Path, help="box table (CSV: image, x, y, w, h); boxes become filled lesion masks")
+    source.add_argument("--images", required=True, type=Path, metavar="DIR", help="folder with the image files")
+    source.add_argument("--labels", type=Path, metavar="CSV", help="label table (CSV); required except for --format folders")
+    source.add_argument("--bbox", type=Path, metavar="CSV", help="box table (CSV: image, x, y, w, h); boxes become filled lesion masks")
     source.add_argument(
         "--bbox-frame",
+        metavar="FRAME",
         help="pixel space of the --bbox coordinates: WIDTHxHEIGHT (default 1024x1024 for chestxray14, the size of "
         "its released PNGs), 'image' (the pixels of each image file; default for generic) or 'original' "
         "(the OriginalImage[Width,Height] columns of the label table)",
     )
-    source.add_argument("--masks", type=Path, help="folder of PNG lesion masks named like the images (any sub-folders)")
-    source.add_argument("--limit", type=int, help="import at most N images, drawn at random with --seed (quick trials)")
+    source.add_argument("--masks", type=Path, metavar="DIR", help="folder of PNG lesion masks named like the images (any sub-folders)")
+    source.add_argument("--limit", type=int, metavar="N", help="import at most N images, drawn at random with --seed (quick trials)")
 
     output = parser.add_argument_group("output")
-    output.add_argument("--out", required=True, type=Path, help="data-set file to write (.npz); written only on success")
-    output.add_argument("--size", type=int, default=64, help="output image side in pixels (default 64)")
+    output.add_argument("--out", required=True, type=Path, metavar="FILE", help="data-set file to write (.npz); written only on success")
+    output.add_argument("--size", type=int, default=64, metavar="N", help="output image side in pixels (default 64)")
     output.add_argument("--fit", choices=FIT_MODES, default="crop", help="make non-square images square by centre crop or by padding (default crop)")
-    output.add_argument("--seed", type=int, default=0, help="seed of the split, the labelled subset and --limit (default 0)")
-    output.add_argument("--labeled-fraction", type=float, default=0.1, help="fraction of training images per class whose label may be read (default 0.1)")
+    output.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the split, the labelled subset and --limit (default 0)")
+    output.add_argument("--labeled-fraction", type=float, default=0.1, metavar="F", help="fraction of training images per class whose label may be read (default 0.1)")
     output.add_argument(
         "--split-proportions",
+        metavar="TRAIN,VAL,TEST",
         default=",".join(str(value) for value in DEFAULT_PROPORTIONS),
         help="train,val,test fractions of the images (default 0.6667,0.1667,0.1666, i.e. 8000/2000/2000 of 12000)",
     )
@@ -142,14 +144,14 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     columns = parser.add_argument_group("label table columns")
-    columns.add_argument("--image-column", help="column with the image path or file name")
-    columns.add_argument("--label-column", help="column with the class name (generic) or the findings (chestxray14)")
-    columns.add_argument("--patient-column", help="column with the patient id; patients never span two splits")
-    columns.add_argument("--negative-class", help="label value or folder name of the negative (healthy) class, which becomes class 0")
+    columns.add_argument("--image-column", metavar="NAME", help="column with the image path or file name")
+    columns.add_argument("--label-column", metavar="NAME", help="column with the class name (generic) or the findings (chestxray14)")
+    columns.add_argument("--patient-column", metavar="NAME", help="column with the patient id; patients never span two splits")
+    columns.add_argument("--negative-class", metavar="NAME", help="label value or folder name of the negative (healthy) class, which becomes class 0")
 
     findings = parser.add_argument_group("findings")
-    findings.add_argument("--findings", help="chestxray14: comma-separated findings counted as positive (default all); images with only other findings are dropped")
-    findings.add_argument("--finding", help="chexpert: finding column that defines the positive class (default 'Lung Opacity')")
+    findings.add_argument("--findings", metavar="A,B,...", help="chestxray14: comma-separated findings counted as positive (default all); images with only other findings are dropped")
+    findings.add_argument("--finding", metavar="NAME", help="chexpert: finding column that defines the positive class (default 'Lung Opacity')")
     findings.add_argument("--uncertain", choices=UNCERTAIN_POLICIES, help="chexpert: treatment of uncertain (-1) labels (default ignore: drop the image)")
     findings.add_argument("--include-lateral", action="store_true", help="chexpert: also import lateral views (default frontal only)")
 

@@ -30,7 +30,6 @@ LAYOUT_READERS: dict[str, Callable[[ImportOptions], LayoutResult]] = {
     "chestxray14": chestxray14.collect,
     "chexpert": chexpert.collect,
 }
-SOURCE_NAMES = {"generic": "generic", "folders": "folders", "chestxray14": "chestxray14", "chexpert": "chexpert"}
 ORIENTATION = "patient's left on the image's right (files are stored as found; the importer does not flip them)"
 PROGRESS_MIN_FILES = 50
 SKIP_HINT = "pass --skip-invalid to skip them"
@@ -82,7 +81,7 @@ def run_import(options: ImportOptions) -> RadiographDataset:
     warnings = warn_small_splits(labels, split, class_names)
 
     metadata = {
-        "source": SOURCE_NAMES[options.format],
+        "source": options.format,
         "import_options": options.to_metadata(),
         "layout": layout.details,
         "seed": options.seed,
@@ -108,7 +107,7 @@ def run_import(options: ImportOptions) -> RadiographDataset:
         split=split,
         labeled=labeled,
         metadata=metadata,
-        patient_ids=None if groups is None else groups,
+        patient_ids=groups,
         image_ids=np.asarray([record.image_id for record in records]),
     )
     _log_summary(dataset, skipped)

@@ -2,10 +2,10 @@
 
 Each image is a synthetic PA chest radiograph of its own patient, 64 x 64 by
 default, in the radiological convention: the patient's left is on the image's
-right, and dense structures are bright. Class 0 is healthy; ``left_opacity``
+right, and dense structures are bright. Class 0 is healthy. ``left_opacity``
 places one to three opacities in the patient's left lung (image right half),
-``right_opacity`` in the patient's right lung (image left half). Each opacity
-comes with an exact lesion mask. See ``docs/procedural-data.md``.
+and ``right_opacity`` places them in the patient's right lung (image left half).
+Each opacity comes with an exact lesion mask. See ``docs/procedural-data.md``.
 """
 
 from pavae.data.phantom.config import (

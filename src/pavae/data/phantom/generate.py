@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import math
+import os
 import time
 
 import numpy as np
@@ -19,8 +21,10 @@ from pavae.data.phantom.lesions import draw_opacities, render_opacities
 log = logging.getLogger(__name__)
 
 # Images generated together. Each chunk draws from its own streams, seeded by
-# (seed, chunk index), so the output depends on the chunk size: keep it fixed.
-CHUNK_SIZE = 500
+# (seed, chunk index), so the output depends on the chunk size (keep it fixed) but
+# not on the number of threads.
+CHUNK_SIZE = 256
+MAX_WORKERS = 8  # threads generating chunks at once (fewer where the machine has fewer cores)
 
 # Images per class (healthy, left_opacity, right_opacity) and split at scale 1.
 TABLE1_COUNTS = {
@@ -29,9 +33,12 @@ TABLE1_COUNTS = {
     "test": (1000, 500, 500),
 }
 
-# Stream indices below the seed: one independent generator per kind of draw.
+# Each chunk spawns one independent generator per kind of draw, in this order.
 _ANATOMY, _OPACITY, _ACQUISITION, _SHOT, _TEXTURE = range(5)
-_SPLIT_STREAM = 1_000_003  # chunk-index slot used for the split shuffle and labelled draw
+_STREAMS = 5
+# Takes the place of the chunk index in the seed of the split shuffle and labelled
+# draw; no data set has this many chunks.
+_SPLIT_STREAM = 1_000_003
 
 
 def generate_phantoms(
@@ -41,7 +48,8 @@ def generate_phantoms(
 
     Images with the same seed and position share anatomy and acquisition whatever
     their labels, so ``labels`` of zeros gives the lesion-free twins of an abnormal
-    batch; only the shot-noise draw differs where a lesion changes the counts.
+    batch. A twin differs only by the opacities and by the exact Poisson draws of
+    pixels with fewer than 50 expected counts, whose sequence a lesion can shift.
 
     Args:
         labels: (N,) integer class indices into ``CLASS_NAMES``.
@@ -64,17 +72,35 @@ def generate_phantoms(
     masks = np.empty((n, size, size), dtype=np.uint8)
     fields = np.empty((n, 2, size, size), dtype=np.uint8) if return_fields else None
 
-    for chunk, start in enumerate(range(0, n, CHUNK_SIZE)):
-        stop = min(start + CHUNK_SIZE, n)
-        streams = [np.random.default_rng(child) for child in np.random.SeedSequence([int(seed), chunk]).spawn(5)]
+    def run_chunk(chunk: int) -> None:
+        start, stop = chunk * CHUNK_SIZE, min((chunk + 1) * CHUNK_SIZE, n)
+        children = np.random.SeedSequence([int(seed), chunk]).spawn(_STREAMS)
+        streams = [np.random.default_rng(child) for child in children]
         chunk_images, chunk_masks, chunk_fields = _generate_chunk(labels[start:stop], streams, config)
         images[start:stop] = chunk_images
         masks[start:stop] = chunk_masks
         if fields is not None:
             fields[start:stop] = chunk_fields
+
+    chunks = range(-(-n // CHUNK_SIZE))
+    workers = min(len(chunks), _available_cores(), MAX_WORKERS)
+    if workers <= 1:
+        for chunk in chunks:
+            run_chunk(chunk)
+    else:
+        # numpy releases the GIL inside its array operations, so threads overlap.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(run_chunk, chunks):
+                pass
     if fields is not None:
         return images, masks, fields
     return images, masks
+
+
+def _available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _generate_chunk(
@@ -86,15 +112,8 @@ def _generate_chunk(
     acquisition_params = draw_acquisition(streams[_ACQUISITION], n, size)
 
     anatomy = render_anatomy(anatomy_params, size, streams[_TEXTURE])
-    fill, masks = render_opacities(opacity_params, labels, anatomy.fields, config)
-    attenuation = anatomy.attenuation
-    abnormal = np.flatnonzero(labels > 0)
-    if len(abnormal):
-        from pavae.data.phantom.config import AFFECTED_LUNG
-
-        lung = np.array([AFFECTED_LUNG[int(label)] for label in labels[abnormal]])
-        attenuation[abnormal] += fill[abnormal] * anatomy.air_attenuation[abnormal, lung]
-
+    added, masks = render_opacities(opacity_params, labels, anatomy, config)
+    attenuation = anatomy.attenuation + added
     grey = acquire(attenuation, acquisition_params, config.drift, streams[_SHOT])
     return to_uint8(grey), masks, anatomy.fields.astype(np.uint8)
 
@@ -114,9 +133,9 @@ def _check_labels(labels: np.ndarray) -> np.ndarray:
 def table1_counts(scale: float = 1.0, labeled_fraction: float = 0.1) -> dict[str, tuple[int, ...]]:
     """Compute the images per class in each split, and the labelled training images.
 
-    Each Table-1 count is multiplied by ``scale`` and rounded (at least 1); each class
-    then gets ``round(labeled_fraction * train_count)`` labelled images (at least 1),
-    the rule of :meth:`RadiographDataset.with_labeled_fraction`.
+    Each Table-1 count is multiplied by ``scale`` and rounded, with at least 1.
+    Each class then gets ``round(labeled_fraction * train_count)`` labelled images,
+    at least 1, which is the rule of :meth:`RadiographDataset.with_labeled_fraction`.
 
     Args:
         scale: image count relative to the 12,000-image set (> 0).
