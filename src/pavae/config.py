@@ -39,7 +39,7 @@ class DataConfig:
 class ModelConfig:
     """Conditional VAE architecture."""
 
-    latent_dim: int = 32  # size of z; the paper gives none
+    latent_dim: int = 32  # size of z; the PA-VAE paper gives no value
     base_channels: int = 32  # channels of the first encoder block, doubled per block
     likelihood: str = "bernoulli"  # bernoulli | continuous_bernoulli | gaussian
     logvar_min: float = -12.0  # encoder log-variance clamp
@@ -53,7 +53,7 @@ class LossConfig:
 
     beta: float = 4.0  # weight of KL(q(z|x,y) || p(z|y))
     lambda_path: float = 0.5  # feature-preservation weight (0 turns L_path off)
-    lambda_mask: float = 0.1  # mask-overlap weight (0 turns L_mask off); the paper gives none
+    lambda_mask: float = 0.1  # mask-overlap weight (0 turns L_mask off); the PA-VAE paper gives no value
     lambda_cls: float = 0.2  # class-consistency weight (0 turns L_cls off)
     class_prior: bool = True  # learned Gaussian p(z|y) per class; False uses N(0, I)
     aux_scale: str = "pixels"  # pixels: L_mask and L_cls are multiplied by H*W; none: left per image

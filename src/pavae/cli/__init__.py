@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    level = logging.INFO
+    if quiet:
+        level = logging.WARNING
+    elif verbose >= 2:
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # Third-party libraries stay at warnings unless -vv is given. pydicom logs a traceback at ERROR
     # level before raising a decode error that the importer reports itself, so it is kept quieter.

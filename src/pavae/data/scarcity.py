@@ -20,7 +20,7 @@ from pavae.data.preprocess import PreprocessConfig, preprocess
 
 
 class LabelAccessError(PermissionError):
-    """Raised when code asks for the label or mask of an unlabelled training image."""
+    """Raised when code requests the label or mask of an unlabelled training image."""
 
 
 class ScarceTrainingSet:

@@ -54,7 +54,7 @@ def find_generator(checkpoint: Path) -> Path:
     if not found:
         raise FileNotFoundError(f"no generator checkpoint under {checkpoint}; train one with 'pavae train'")
     choices = ", ".join(str(path) for path in found[:6])
-    raise ValueError(f"{checkpoint} holds {len(found)} generators; pass one of them to --checkpoint: {choices}")
+    raise ValueError(f"{checkpoint} contains {len(found)} generators; pass one of them to --checkpoint: {choices}")
 
 
 def write_samples(checkpoint: Path, class_name: str, count: int, out: Path, seed: int = 0,

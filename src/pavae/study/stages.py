@@ -50,7 +50,7 @@ def augment_config(config: StudyConfig) -> AugmentConfig:
 
 @dataclasses.dataclass
 class StudyContext:
-    """What every unit after the data unit needs."""
+    """Shared inputs of every unit after the data unit."""
 
     config: StudyConfig
     store: UnitStore

@@ -94,7 +94,7 @@ def fit_classifier(
 
     Returns:
         History dict: ``train_loss`` and ``val_score`` per epoch, ``best_epoch``
-        and ``best_val_score``. The model holds the best epoch's weights.
+        and ``best_val_score``. The model keeps the best epoch's weights.
     """
     if select not in ("auc", "nll"):
         raise ValueError(f"select must be 'auc' or 'nll', got {select!r}")
