@@ -77,7 +77,6 @@ class TrainConfig:
     frozen_epochs: int = 30  # epochs of the frozen classifier and lesion segmenter
     frozen_lr: float = 1e-3
     frozen_width: int = 16  # channels of the frozen classifier's first block
-    gan_lr: float = 2e-4  # StyleGAN-lite learning rate
 
 
 @dataclasses.dataclass
@@ -277,7 +276,9 @@ def resolve_config(
     for key, value in PROFILES[profile].items():
         apply_override(config, key, value)
     if config_file is not None:
-        content = read_json(config_file)
+        if not Path(config_file).is_file():
+            raise FileNotFoundError(f"configuration file {config_file} not found; pass an existing JSON file to --config")
+        content = read_json(config_file, fix="correct its syntax")
         if not isinstance(content, dict):
             raise ValueError(f"{config_file} must contain a JSON object with groups {GROUPS}")
         for key, value in _flatten(content).items():
@@ -313,6 +314,27 @@ def validate_config(config: StudyConfig) -> None:
         (config.data.scale > 0, f"data.scale must be positive, got {config.data.scale}"),
         (0.5 <= config.eval.specificity < 1.0, f"eval.specificity must lie in [0.5, 1), got {config.eval.specificity}"),
     ]
+    for key in ("train.epochs", "train.patience", "train.frozen_epochs", "train.frozen_width", "downstream.epochs",
+                "downstream.width", "eval.extractor_epochs", "eval.ece_bins", "eval.ssim_images", "eval.kid_subsets",
+                "eval.kid_subset_size", "eval.fid_samples", "train.val_fid_samples", "train.max_steps_per_epoch",
+                "model.latent_dim", "model.base_channels"):
+        group, name = key.split(".")
+        value = getattr(getattr(config, group), name)
+        checks.append((value is None or value >= 1, f"{key} must be at least 1, got {value}"))
+    for key in ("train.lr", "train.lr_min", "train.frozen_lr", "downstream.lr", "downstream.lr_min",
+                "eval.extractor_scale", "model.gaussian_sigma"):
+        group, name = key.split(".")
+        value = getattr(getattr(config, group), name)
+        checks.append((value > 0, f"{key} must be positive, got {value}"))
+    for key in ("loss.lambda_path", "loss.lambda_mask", "loss.lambda_cls", "loss.prior_samples",
+                "downstream.weight_decay", "downstream.aug_rotation", "downstream.aug_shift", "downstream.aug_scale",
+                "downstream.aug_intensity", "downstream.aug_noise"):
+        group, name = key.split(".")
+        value = getattr(getattr(config, group), name)
+        checks.append((value >= 0, f"{key} must not be negative, got {value}"))
+    checks.append((0.0 < config.eval.alpha < 1.0, f"eval.alpha must lie in (0, 1), got {config.eval.alpha}"))
+    checks.append((0.0 <= config.train.adam_beta1 < 1.0 and 0.0 <= config.train.adam_beta2 < 1.0,
+                   "train.adam_beta1 and train.adam_beta2 must lie in [0, 1)"))
     if config.data.labeled_fraction is not None:
         checks.append((0.0 < config.data.labeled_fraction <= 1.0,
                        f"data.labeled_fraction must lie in (0, 1], got {config.data.labeled_fraction}"))

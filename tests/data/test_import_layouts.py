@@ -23,7 +23,7 @@ def write_png(path, seed: int, shape=(24, 24), mode: str = "L") -> None:
     Image.fromarray(pixels).save(path)
 
 
-def write_dicom(path, seed: int, patient_id: str, orientation=("L", "F")) -> None:
+def write_dicom(path, seed: int, patient_id: str, orientation=("L", "F"), preamble: bool = True) -> None:
     """Write a 12-bit MONOCHROME2 DICOM file with random pixels, a PatientID and a PatientOrientation."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = FileMetaDataset()
@@ -41,7 +41,10 @@ def write_dicom(path, seed: int, patient_id: str, orientation=("L", "F")) -> Non
     dataset.PhotometricInterpretation = "MONOCHROME2"
     dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 12, 11, 0
     dataset.PixelData = np.random.default_rng(seed).integers(0, 4096, (24, 24)).astype(np.uint16).tobytes()
-    dataset.save_as(path, enforce_file_format=True)
+    if preamble:
+        dataset.save_as(path, enforce_file_format=True)
+    else:
+        dataset.save_as(path, enforce_file_format=False, implicit_vr=False, little_endian=True)
 
 
 def write_csv(path, header, rows) -> None:
@@ -155,17 +158,20 @@ def test_folders_with_dicom_and_extra_files(tmp_path):
         write_png(root / "normal" / f"n{index}.png", index)
         write_png(root / "pneumonia" / "site_a" / f"p{index}.jpg", 100 + index)
     write_dicom(root / "pneumonia" / "IM0001", 7, "X1")
+    write_dicom(root / "pneumonia" / "IM0002", 8, "X2", preamble=False)
     (root / "normal" / "README.txt").write_text("scanned in 2020")
+    (root / "normal" / "NOTES").write_text("no suffix, not DICOM")
     (root / ".hidden").mkdir()
 
     dataset = import_dataset("folders", root, out=tmp_path / "folders.npz", size=16)
 
     assert dataset.class_names == ("normal", "pneumonia")
-    assert np.bincount(dataset.labels).tolist() == [10, 11]
+    assert np.bincount(dataset.labels).tolist() == [10, 12]
     assert "pneumonia/site_a/p0.jpg" in dataset.image_ids.tolist()
     assert "pneumonia/IM0001" in dataset.image_ids.tolist()
-    assert dataset.metadata["skipped"] == {"not_image": 1}
-    assert dataset.metadata["file_types"] == {"PNG": 10, "JPEG": 10, "dicom": 1}
+    assert "pneumonia/IM0002" in dataset.image_ids.tolist()  # DICOM without the 128-byte preamble
+    assert dataset.metadata["skipped"] == {"not_image": 2}
+    assert dataset.metadata["file_types"] == {"PNG": 10, "JPEG": 10, "dicom": 2}
     assert (tmp_path / "folders.npz").exists()
 
 

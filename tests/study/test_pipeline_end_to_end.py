@@ -77,7 +77,7 @@ def test_units_written_atomically(finished_run):
     for unit in ("data", "frozen", "eval_extractor", "generators/pa_vae/seed_1", "downstream/real_only/seed_0",
                  "evaluation/pa_vae/seed_0"):
         assert (out / unit / "unit.json").exists(), unit
-    assert not list((out / ".partial").iterdir())
+    assert not (out / ".partial").exists()
     assert json.loads((out / "config.json").read_text())["profile"] == "smoke"
 
 

@@ -43,6 +43,8 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     elif verbose >= 2:
         level = logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # Python warnings (undefined metrics, small splits) go through logging, not raw to stderr with source paths.
+    logging.captureWarnings(True)
     # Third-party libraries stay at warnings unless -vv is given. pydicom logs a traceback at ERROR
     # level before raising a decode error that the importer reports itself, so it is kept quieter.
     for name in ("matplotlib", "PIL"):

@@ -253,7 +253,12 @@ class RadiographDataset:
         except (zipfile.BadZipFile, ValueError, OSError) as error:
             if isinstance(error, DatasetFormatError):
                 raise
-            raise DatasetFormatError(f"{source} is not a readable .npz data-set file ({error})") from error
+            # numpy reports a file that is neither .npz nor .npy as "pickled data", which would mislead here.
+            detail = "" if "pickle" in str(error) else f" ({error})"
+            raise DatasetFormatError(
+                f"{source} is not a readable .npz data-set file{detail}; write one with 'pavae data make' "
+                "or 'pavae data import'"
+            ) from error
         try:
             metadata = json.loads(str(arrays["metadata"]))
         except json.JSONDecodeError as error:

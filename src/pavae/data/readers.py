@@ -117,6 +117,25 @@ def is_dicom_file(path: str | Path) -> bool:
         return False
 
 
+def has_dicom_header(path: str | Path) -> bool:
+    """Check whether ``path`` is DICOM, with or without the 128-byte preamble.
+
+    Files with the preamble are recognised from the magic bytes. Others are
+    parsed with ``force=True`` up to the pixel data and count as DICOM when the
+    header gives the image size (Rows and Columns), which text or other binary
+    files do not.
+    """
+    if is_dicom_file(path):
+        return True
+    try:
+        import pydicom
+
+        header = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+        return "Rows" in header and "Columns" in header
+    except Exception:  # noqa: BLE001 - any parse failure means "not DICOM"
+        return False
+
+
 # ------------------------------------------------------------------ reading
 def read_pixels(path: str | Path, voi_lut: bool = False) -> RadiographPixels:
     """Decode an image file into one float64 channel with dense structures bright.

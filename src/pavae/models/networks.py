@@ -86,7 +86,7 @@ class ClassifierCNN(nn.Module):
 class UNetConfig:
     """Constructor arguments of :class:`LesionUNet`."""
 
-    width: int = 16  # channels at full resolution, doubled per level
+    width: int = 8  # channels at full resolution, doubled per level
     levels: int = 3  # number of down-sampling steps
 
 

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401 - used as matplotlib.ticker
 import numpy as np  # noqa: E402
 
 from pavae.utils.io import atomic_path, from_json_float  # noqa: E402
@@ -49,11 +50,13 @@ def roc_figure(run_dir: Path, content: dict[str, Any]) -> plt.Figure:
         with np.load(run_dir / "evaluation" / name / f"seed_{seed}" / "curves.npz") as curves:
             fpr, tpr = curves["fpr"], curves["tpr"]
         auc = entry["summary"]["auc"]
-        axis.plot(fpr, tpr, lw=1.6, label=f"{_label(content, name)} (AUC {auc['mean']:.3f} ± {auc['std']:.3f})")
+        spread = f" ± {auc['std']:.3f}" if auc.get("n", 1) > 1 else ""
+        axis.plot(fpr, tpr, lw=1.6, label=f"{_label(content, name)} (AUC {auc['mean']:.3f}{spread})")
     axis.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     spec = content["config"]["eval"]["specificity"]
     axis.axvline(1 - spec, color="grey", lw=0.8, ls=":", label=f"{spec:.0%} specificity")
-    axis.set(xlabel="1 - specificity", ylabel="sensitivity", title=f"ROC, pathology vs healthy (test, seed {seed})",
+    negative = content["dataset"]["class_names"][0]
+    axis.set(xlabel="1 - specificity", ylabel="sensitivity", title=f"ROC, any pathology vs {negative} (test, seed {seed})",
              xlim=(0, 1), ylim=(0, 1.01))
     axis.legend(loc="lower right", fontsize=8)
     return figure
@@ -76,7 +79,8 @@ def metric_bars_figure(content: dict[str, Any]) -> plt.Figure:
             axis.scatter(*zip(*shown), marker="D", color="#DD8452", zorder=3, label="paper")
         axis.set_xticks(positions, [_label(content, n) for n in names], rotation=30, ha="right", fontsize=8)
         axis.set_title(title, fontsize=10)
-        axis.legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 1.06))
     figure.tight_layout()
     return figure
 
@@ -94,8 +98,10 @@ def training_figure(content: dict[str, Any]) -> plt.Figure | None:
             loss_axis.plot(epochs, history["total"], marker="o", ms=3, label=label)
             fid_axis.plot(epochs, [from_json_float(v) for v in history["val_fid"]], marker="o", ms=3, label=label)
     loss_axis.set(xlabel="epoch", ylabel="training loss (per image)", title="Training loss")
-    fid_axis.set(xlabel="epoch", ylabel="FID-like (frozen features)", title="Validation FID-like")
-    loss_axis.legend(fontsize=7)
+    fid_axis.set(xlabel="epoch", ylabel="FID-like (frozen-classifier features)", title="Validation FID-like")
+    for axis in (loss_axis, fid_axis):
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        axis.legend(fontsize=7)
     figure.tight_layout()
     return figure
 
@@ -166,7 +172,8 @@ def samples_figure(run_dir: Path, content: dict[str, Any], per_class: int = 8) -
                     axis.imshow(images[members[column]], cmap="gray", vmin=0, vmax=1)
             axes[row][0].text(-0.1, 0.5, f"{_label(content, name)}\n{class_name}", transform=axes[row][0].transAxes,
                               ha="right", va="center", fontsize=6)
-    figure.suptitle(f"Added images per class (seed {seed})", fontsize=9)
+    figure.suptitle(f"Added images per class (seed {seed})", fontsize=9, y=1.0)
+    figure.subplots_adjust(top=0.96, hspace=0.05, wspace=0.05)
     return figure
 
 
@@ -195,7 +202,8 @@ def template_difference_figure(run_dir: Path, content: dict[str, Any]) -> plt.Fi
             axis = axes[k - 1][column]
             difference = images[labels == k].mean(axis=0) - healthy if np.any(labels == k) else np.zeros_like(healthy)
             limit = max(float(np.abs(difference).max()), 1e-6)
-            axis.imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            shown = axis.imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04).ax.tick_params(labelsize=6)
             axis.set_title(f"{title}\n{classes[k]} - {classes[0]}", fontsize=7)
             axis.axis("off")
     figure.suptitle("Template differences (image right = patient's left)", fontsize=9)
@@ -210,16 +218,24 @@ def ablation_figure(content: dict[str, Any]) -> plt.Figure | None:
         return None
     names = list(deltas)
     paper = content.get("paper", {}).get("ablations", {})
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    positions = np.arange(len(names))
     for axis, key, title in ((axes[0], "delta_auc", "ΔAUC vs PA-VAE"), (axes[1], "delta_fid_like", "ΔFID-like vs PA-VAE")):
         values = [deltas[n][key] if deltas[n][key] is not None else np.nan for n in names]
-        positions = np.arange(len(names))
-        axis.bar(positions - 0.2, values, width=0.4, label="this run")
-        axis.bar(positions + 0.2, [paper.get(n, {}).get(key, np.nan) for n in names], width=0.4, label="paper")
-        axis.axhline(0, color="black", lw=0.8)
+        paper_values = [paper.get(n, {}).get(key, np.nan) for n in names]
+        axis.bar(positions - 0.2, values, width=0.4, color="#4C72B0", label="this run")
+        # FID-like values live in each study's own feature space, so the paper's get their own axis.
+        paper_axis = axis.twinx() if key == "delta_fid_like" else axis
+        paper_axis.bar(positions + 0.2, paper_values, width=0.4, color="#DD8452", label="paper")
+        for shown in {axis, paper_axis}:
+            shown.axhline(0, color="black", lw=0.8)
+        if paper_axis is not axis:
+            axis.set_ylabel("this run (extractor features)", fontsize=8, color="#4C72B0")
+            paper_axis.set_ylabel("paper (its own features)", fontsize=8, color="#DD8452")
         axis.set_xticks(positions, [_label(content, n) for n in names], rotation=30, ha="right", fontsize=7)
         axis.set_title(title, fontsize=10)
-        axis.legend(fontsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("#4C72B0", "#DD8452")]
+    figure.legend(handles, ["this run", "paper"], loc="upper center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 1.05))
     figure.tight_layout()
     return figure
 

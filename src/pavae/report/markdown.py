@@ -27,6 +27,8 @@ def _cell(summary: dict[str, Any], key: str, digits: int = 3) -> str:
     stats = summary.get(key)
     if not stats:
         return "-"
+    if stats.get("n", 2) < 2:
+        return f"{stats['mean']:.{digits}f}"
     return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
 
 
@@ -44,6 +46,12 @@ def main_table(content: dict[str, Any]) -> list[str]:
             f"| {_fmt(p.get('sens_at_95_spec'))} | {_cell(s, 'ece')} | {_fmt(p.get('ece'))} "
             f"| {_cell(s, 'fid_like', 2)} | {_fmt(p.get('fid_like'), 1)} | {_cell(s, 'ssim')} | {_fmt(p.get('ssim'), 2)} |"
         )
+    for name in paper:
+        if name not in content["strategies"]:
+            p = paper[name]
+            label = "StyleGAN-lite" if name == "stylegan_lite" else name
+            lines.append(f"| {label} (not run) | - | {_fmt(p.get('auc'))} | - | {_fmt(p.get('sens_at_95_spec'))} | - "
+                         f"| {_fmt(p.get('ece'))} | - | {_fmt(p.get('fid_like'), 1)} | - | {_fmt(p.get('ssim'), 2)} |")
     return lines
 
 
@@ -96,8 +104,47 @@ def comparison_table(content: dict[str, Any]) -> list[str]:
     return lines
 
 
+def profile_caveat(content: dict[str, Any]) -> str | None:
+    """Describe a smoke run from its own configuration, or return None for other profiles."""
+    config = content["config"]
+    if config["profile"] != "smoke":
+        return None
+    train, downstream = config["train"], config["downstream"]
+    procedural = content["dataset"]["source"] == "procedural"
+    data = (f"{config['data']['scale']:g} times the procedural data set" if procedural
+            else "the imported data set in full")
+    steps = train["max_steps_per_epoch"]
+    generators = f"generators trained for at most {train['epochs']} epoch(s)" + (
+        f" of at most {steps} steps" if steps else "")
+    return (f"This is the smoke profile ({data}, {generators}, frozen networks {train['frozen_epochs']} epochs, "
+            f"downstream classifier {downstream['epochs']} epochs). It checks that the pipeline runs; its numbers "
+            "say nothing about the paper's claims, so no verdict is given.")
+
+
+def claim_status(result: dict[str, Any]) -> str:
+    """Word the outcome of the paired tests of one strategy against real-only."""
+    seeds = len(result["per_seed"])
+    better, worse = result["seeds_significantly_better"], result.get("seeds_significantly_worse", 0)
+    delta = result["mean_auc_difference"]
+    if better == seeds and delta > 0:
+        return f"supported: significantly better than real-only at all {seeds} seed(s)"
+    if better > 0 and worse == 0:
+        return f"partly supported: significantly better at {better} of {seeds} seeds"
+    if worse == seeds and delta < 0:
+        return f"contradicted: significantly worse than real-only at all {seeds} seed(s)"
+    if worse > 0 and better == 0:
+        return f"not supported: significantly worse at {worse} of {seeds} seeds, never significantly better"
+    if better > 0 and worse > 0:
+        return f"not supported: significantly better at {better} and significantly worse at {worse} of {seeds} seeds"
+    direction = "higher" if delta > 0 else "lower or equal"
+    return f"not supported: a {direction} mean AUC, not significantly different from real-only at any seed"
+
+
 def verdict(content: dict[str, Any]) -> list[str]:
     """Say plainly which of the paper's claims this run supports."""
+    caveat = profile_caveat(content)
+    if caveat:
+        return [f"- {caveat}"]
     strategies = content["strategies"]
     lines = []
     present = [name for name in PAPER_ORDER if name in strategies]
@@ -112,27 +159,18 @@ def verdict(content: dict[str, Any]) -> list[str]:
     for name, result in comparisons.items():
         if name not in content["paper"]["main"]:
             continue
-        seeds = len(result["per_seed"])
-        significant = result["seeds_significantly_better"]
         delta = result["mean_auc_difference"]
         paper_delta = content["paper"]["main"][name]["auc"] - content["paper"]["main"]["real_only"]["auc"]
-        if significant == seeds and delta > 0:
-            claim = "is confirmed: significantly better than real-only at every seed"
-        elif delta > 0 and significant > 0:
-            claim = f"is partly supported: better on average, significant at {significant} of {seeds} seeds"
-        elif delta > 0:
-            claim = "is not confirmed: a higher mean AUC, but not significant at any seed"
-        else:
-            claim = "is refuted by this run: no gain over real-only"
         lines.append(
-            f"- {strategies[name]['label']}: paper gain {paper_delta:+.3f} AUC, this run {delta:+.3f}. The claimed gain {claim}."
+            f"- {strategies[name]['label']}: paper gain {paper_delta:+.3f} AUC, this run {delta:+.3f}. "
+            f"The claimed gain is {claim_status(result)}."
         )
-    if content["config"]["profile"] == "smoke":
-        lines.insert(0, "- This is the smoke profile: a tenth of the data and one short epoch per network, made to "
-                        "check that the pipeline runs. Its numbers say nothing about the paper's claim.")
-    if content["config"]["seeds"] < 3:
-        lines.append(f"- This run used {content['config']['seeds']} seed(s); standard deviations over fewer than "
-                     "3 seeds say little. Use the paper profile (3 seeds) or --seeds 5 for a firmer answer.")
+    seeds = content["config"]["seeds"]
+    if seeds < 3:
+        lines.append(f"- This run used {seeds} seed(s), so it cannot show whether a result holds across seeds. "
+                     "The paper profile runs 3 seeds; --seeds 5 gives a firmer answer.")
+    lines.append("- Each p-value is a paired DeLong test at one seed, with no correction for testing several "
+                 "strategies and seeds.")
     return lines
 
 
@@ -154,19 +192,24 @@ def write_report(run_dir: Path, content: dict[str, Any]) -> Path:
     """Write ``run_dir/report.md`` from metrics.json's content and return its path."""
     config, dataset, env = content["config"], content["dataset"], content["environment"]
     counts = dataset["counts"]
+    classes = dataset["class_names"]
+    stages = content["timings"]["stages"].values()
+    unit_seconds = sum(entry["seconds"] + entry.get("reused_seconds", 0.0) for entry in stages)
+    reused = sum(entry.get("reused_units", 0) for entry in stages)
     figures = sorted(path.name for path in (Path(run_dir) / "figures").glob("*.png"))
     lines = [
         "# PA-VAE study report",
         "",
         f"Profile `{config['profile']}`, {config['seeds']} seed(s) starting at {config['base_seed']}, "
-        f"device `{env['device']}` ({env['torch_threads']} torch threads), total wall time "
-        f"{content['timings']['total_seconds']:.0f} s. Data: {dataset['source']} (fingerprint `{dataset['fingerprint'][:12]}`), "
+        f"device `{env['device']}` ({env['torch_threads']} torch threads). Wall time of this call "
+        f"{content['timings']['total_seconds']:.0f} s; the study's units took {unit_seconds:.0f} s in all"
+        f"{f' ({reused} of them reused from an earlier call)' if reused else ''}. Data: {dataset['source']} (fingerprint `{dataset['fingerprint'][:12]}`), "
         f"classes {', '.join(dataset['class_names'])}; train {counts['train']['total']} images "
         f"({counts['train_labeled']['total']} labelled, fraction {dataset['labeled_fraction']:.3f}), "
         f"validation {counts['val']['total']}, test {counts['test']['total']}.",
         "",
-        "The primary task is pathology (any opacity) against healthy, scored by 1 - p(healthy). Values are the mean ± "
-        "standard deviation over seeds (0 with a single seed). The paper's numbers come from its own benchmark, so "
+        f"The primary task is any of {', '.join(classes[1:])} against {classes[0]}, scored by 1 - p({classes[0]}). "
+        "Values are the mean ± standard deviation over seeds (the mean alone with a single seed). The paper's numbers come from its own benchmark, so "
         "absolute values are not expected to match; ordering, gain sizes and significance are what this run checks.",
         "",
         "## Main comparison",
@@ -205,7 +248,7 @@ def write_report(run_dir: Path, content: dict[str, Any]) -> Path:
         "",
     ]
     if content.get("notes"):
-        lines += ["## Warnings", "", *[f"- {note}" for note in content["notes"]], ""]
+        lines += ["## Notes and warnings", "", *[f"- {note}" for note in content["notes"]], ""]
     lines += ["## Figures", ""]
     lines += [f"![{name}](figures/{name})" for name in figures]
     lines += ["", "Rebuild this report from metrics.json with `pavae report --run <this folder>`.", ""]

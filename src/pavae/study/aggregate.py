@@ -61,11 +61,13 @@ def paired_tests(run_dir: Path, strategies: list[str], seeds: list[int], referen
                 y = (own["test_labels"] > 0).astype(int)
                 test = metrics.delong_test(y, own["test_score"], ref["test_score"])
             per_seed.append({"seed": seed, **test})
-        significant = sum(1 for row in per_seed if row["p_value"] < 0.05 and row["auc_a"] > row["auc_b"])
+        better = sum(1 for row in per_seed if row["p_value"] < 0.05 and row["auc_a"] > row["auc_b"])
+        worse = sum(1 for row in per_seed if row["p_value"] < 0.05 and row["auc_a"] < row["auc_b"])
         results[name] = {
             "reference": reference,
             "per_seed": per_seed,
-            "seeds_significantly_better": significant,
+            "seeds_significantly_better": better,
+            "seeds_significantly_worse": worse,
             "mean_auc_difference": float(np.mean([row["auc_a"] - row["auc_b"] for row in per_seed])),
         }
     return results

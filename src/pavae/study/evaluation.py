@@ -119,7 +119,13 @@ def fidelity_metrics(
                                             subset_size=subset, seed=seed)
     result["kid"] = kid["kid_mean"]
     result["kid_std"] = kid["kid_std"]
-    result.update(metrics.precision_recall_knn(real_features, fake_features, k=3))
+    # k-NN radii need k + 1 points per set; tiny data sets get a smaller k, and none below 2 points.
+    neighbours = min(3, len(real_features) - 1, len(fake_features) - 1)
+    if neighbours >= 1:
+        result.update(metrics.precision_recall_knn(real_features, fake_features, k=neighbours))
+    else:
+        result.update(precision=float("nan"), recall=float("nan"))
+    result["knn_k"] = int(max(neighbours, 0))
 
     per_class = {}
     for k, name in enumerate(ctx.dataset.class_names):

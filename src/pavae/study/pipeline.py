@@ -19,6 +19,7 @@ from pavae.study.stages import (
     extractor_unit,
     frozen_unit,
     generator_unit,
+    protocol_notes,
     small_split_warnings,
 )
 from pavae.study.strategies import get_strategy
@@ -45,8 +46,15 @@ def run_study(config: StudyConfig, out_dir: Path, data_path: Path | None = None)
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"--out {out_dir} is a file; pass a folder for the run")
     device = resolve_device(config.device)
     store = UnitStore(out_dir)
+    # Results of an earlier call would describe other settings until this run finishes; units stay.
+    for stale in (out_dir / METRICS_FILE, out_dir / "report.md"):
+        if stale.exists():
+            stale.unlink()
+            log.info("removed the previous %s; this run writes a new one when it finishes", stale.name)
     atomic_write_json(out_dir / "config.json", config.to_dict())
     seeds = config.seed_values()
     strategies = [get_strategy(name) for name in config.strategies]
@@ -79,7 +87,10 @@ def write_outputs(out_dir: Path, config: StudyConfig, ctx, store: UnitStore, dev
     seeds = config.seed_values()
     names = list(config.strategies)
     strategies = aggregate.collect_strategies(out_dir, names, seeds)
-    notes = small_split_warnings(ctx.dataset)
+    notes = small_split_warnings(ctx.dataset) + protocol_notes(ctx.dataset)
+    if "stylegan_lite" not in names:
+        notes.append("StyleGAN-lite, the paper's GAN baseline, is not implemented in this version of pavae; its "
+                     "published row is listed for reference only.")
     dataset_summary = ctx.dataset.summary()
     if (out_dir / "eval_extractor" / "unit.json").exists():
         dataset_summary["fid_extractor"] = read_json(out_dir / "eval_extractor" / "unit.json")["info"]["source"]
@@ -105,6 +116,7 @@ def write_outputs(out_dir: Path, config: StudyConfig, ctx, store: UnitStore, dev
     content["timings"]["figures_report_seconds"] = _draw(out_dir, content, draw_all, write_report)
     atomic_write_json(out_dir / METRICS_FILE, content)
     log.info("wrote %s, %s and figures/", out_dir / METRICS_FILE, out_dir / "report.md")
+    store.remove_partial_folder()
     return content
 
 

@@ -32,9 +32,10 @@ def train_single_generator(config: StudyConfig, strategy_name: str, data_path: P
     if strategy.kind != "vae":
         raise ValueError(f"'pavae train' trains generators; {strategy_name} has none")
     out_dir = Path(out_dir)
+    device = resolve_device(config.device)
     store = UnitStore(out_dir)
     atomic_write_json(out_dir / "config.json", config.to_dict())
-    ctx = build_context(store, config, data_unit(store, config, Path(data_path)), resolve_device(config.device))
+    ctx = build_context(store, config, data_unit(store, config, Path(data_path)), device)
     folder = generator_unit(ctx, strategy, seed, frozen_unit(ctx))
     atomic_write_json(out_dir / TRAIN_RECORD, {"strategy": strategy_name, "seed": seed,
                                                "generator": str(folder.relative_to(out_dir))})
@@ -62,6 +63,10 @@ def write_samples(checkpoint: Path, class_name: str, count: int, out: Path, seed
     """Sample ``count`` images of ``class_name`` and write an ``.npz`` (images uint8, labels) or PNG files."""
     if count < 1:
         raise ValueError(f"-n must be at least 1, got {count}")
+    if temperature <= 0:
+        raise ValueError(f"--temperature must be positive, got {temperature}")
+    if Path(out).suffix not in ("", ".npz"):
+        raise ValueError(f"--out {out}: give an .npz file, or a folder name without a suffix for PNG files")
     folder = find_generator(checkpoint)
     model, description = load_model(folder, "generator", resolve_device(device))
     class_names = description.get("class_names") or [str(k) for k in range(model.config.num_classes)]

@@ -23,7 +23,7 @@ from pavae.data.scarcity import EvaluationSplit, ScarceTrainingSet
 from pavae.models.networks import ClassifierCNN, ClassifierConfig
 from pavae.models.vae import ConditionalVAE, VAEConfig
 from pavae.study.checkpoints import load_model, save_model
-from pavae.study.strategies import Strategy
+from pavae.study.strategies import Strategy, get_strategy
 from pavae.study.units import UnitStore, fingerprint
 from pavae.training.classifier import FitSchedule, fit_classifier, predict_proba
 from pavae.training.common import seed_everything, to_tensor
@@ -112,8 +112,57 @@ def small_split_warnings(dataset: RadiographDataset) -> list[str]:
     return warnings_found
 
 
+def protocol_notes(dataset: RadiographDataset) -> list[str]:
+    """Describe what the report's numbers rest on: validation labels and images that share a patient."""
+    counts = dataset.counts()
+    notes = [
+        f"The validation split ({counts['val']['total']} images) is fully labelled, as in the paper's protocol. It "
+        "selects the checkpoint of every network and the decision threshold, so the study uses these labels on top "
+        f"of the {counts['train_labeled']['total']} labelled training images."
+    ]
+    if dataset.patient_ids is not None:
+        test_ids = dataset.patient_ids[dataset.indices("test")]
+        _, per_patient = np.unique(test_ids, return_counts=True)
+        if per_patient.max() > 1:
+            notes.append(
+                f"The test split has {len(test_ids)} images from {len(per_patient)} patients (up to "
+                f"{per_patient.max()} from one patient). DeLong intervals and p-values treat images as independent, "
+                "so here they are narrower than the patient-level uncertainty."
+            )
+    return notes
+
+
+def check_dataset_for_study(dataset: RadiographDataset, needs_generator: bool) -> None:
+    """Reject a data set the study cannot run on, before any training starts.
+
+    Raises:
+        ValueError: a class has no labelled training image, or a split has no
+            image of some class, or generators need an image size they cannot take.
+    """
+    counts = dataset.counts()
+    unlabelled = [name for name in dataset.class_names if counts["train_labeled"][name] == 0]
+    if unlabelled:
+        raise ValueError(
+            f"classes {unlabelled} have no labelled training image, so no strategy can learn them; raise "
+            "data.labeled_fraction (--set data.labeled_fraction=0.2) or re-import with a larger --labeled-fraction"
+        )
+    for split in ("val", "test"):
+        empty = [name for name in dataset.class_names if counts[split][name] == 0]
+        if empty:
+            raise ValueError(f"the {split} split has no image of classes {empty}; re-import with other "
+                             "--split-proportions or merge classes")
+    side, other = dataset.image_size
+    if needs_generator and (side != other or side < 16 or side > 256 or side & (side - 1)):
+        raise ValueError(
+            f"the generators need square images with a power-of-two side between 16 and 256, but the data set "
+            f"has {side} x {other}; make or import it with --size 64"
+        )
+
+
 def build_context(store: UnitStore, config: StudyConfig, data_folder: Path, device: torch.device) -> StudyContext:
     dataset = RadiographDataset.load(data_folder / "dataset.npz")
+    needs_generator = any(get_strategy(name).kind == "vae" for name in config.strategies)
+    check_dataset_for_study(dataset, needs_generator)
     for message in small_split_warnings(dataset):
         log.warning(message)
     chain = preprocess_config(config)
@@ -285,7 +334,8 @@ def generator_unit(ctx: StudyContext, strategy: Strategy, seed: int, frozen_fold
         return None
     config = ctx.config
     loss = strategy.loss_config(config.loss)
-    frozen_fp = read_json(frozen_folder / "unit.json")["fingerprint"]
+    # Augmented copies do not depend on the frozen networks, which a run without VAEs never trains.
+    frozen_fp = unit_fingerprint(frozen_folder) if strategy.kind == "vae" else None
     unit_fp = fingerprint("generator", strategy.name, ctx.data_fingerprint, frozen_fp, seed,
                           dataclasses.asdict(config.model), dataclasses.asdict(loss), dataclasses.asdict(config.train),
                           config.downstream.synthetic_ratio, config.downstream.class_prior,
@@ -300,8 +350,6 @@ def generator_unit(ctx: StudyContext, strategy: Strategy, seed: int, frozen_fold
             atomic_savez(folder / "synthetic.npz", images=images.astype(np.float16), labels=labels)
             return {"kind": "augment", "synthetic_images": int(len(labels))}
 
-        if ctx.dataset.image_size[0] != ctx.dataset.image_size[1]:
-            raise ValueError(f"generators need square images, got {ctx.dataset.image_size}; re-import with --fit crop")
         frozen = load_frozen(frozen_folder, ctx.device)
         model = ConditionalVAE(vae_config(ctx, strategy)).to(ctx.device)
         history = train_generator(model, ctx.train_set, ctx.val, frozen, loss, config.train, ctx.device, seed,

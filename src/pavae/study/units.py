@@ -109,13 +109,25 @@ class UnitStore:
         self.records[key] = record
         return final
 
+    def remove_partial_folder(self) -> None:
+        """Remove the folder of temporary unit folders when no unit is left in it."""
+        partial = self.root / ".partial"
+        if partial.is_dir() and not any(partial.iterdir()):
+            partial.rmdir()
+
     def stage_seconds(self) -> dict[str, dict[str, float]]:
-        """Sum the wall time of this run's units by stage, split into computed and reused."""
+        """Sum the wall time of this run's units by stage, split into computed now and reused.
+
+        ``seconds`` is the time spent in this call; ``reused_seconds`` is what the
+        reused units took when they were computed.
+        """
         totals: dict[str, dict[str, float]] = {}
         for record in self.records.values():
-            entry = totals.setdefault(record["stage"], {"seconds": 0.0, "units": 0, "reused_units": 0})
+            entry = totals.setdefault(record["stage"], {"seconds": 0.0, "units": 0, "reused_seconds": 0.0,
+                                                        "reused_units": 0})
             if record.get("reused"):
                 entry["reused_units"] += 1
+                entry["reused_seconds"] += float(record["wall_seconds"])
             else:
                 entry["seconds"] += float(record["wall_seconds"])
                 entry["units"] += 1

@@ -141,5 +141,7 @@ def fit_classifier(
     model.eval()
     history["best_epoch"] = best_epoch
     history["best_val_score"] = best_score
-    log.info("%s: best validation %s %.4f at epoch %d of %d", description, select, best_score, best_epoch + 1, schedule.epochs)
+    # The score is negated cross-entropy for "nll", so that larger is better; log the loss itself.
+    shown = -best_score if select == "nll" else best_score
+    log.info("%s: best validation %s %.4f at epoch %d of %d", description, select, shown, best_epoch + 1, schedule.epochs)
     return history

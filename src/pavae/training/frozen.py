@@ -30,6 +30,8 @@ from pavae.training.common import cosine_lr, predict_in_batches, progress, set_l
 
 log = logging.getLogger(__name__)
 
+VAL_SEGMENTER_IMAGES = 500
+
 
 @dataclasses.dataclass
 class FrozenNetworks:
@@ -95,8 +97,10 @@ def train_segmenter(
     model = LesionUNet(UNetConfig()).to(device)
     x = to_tensor(images, device)
     m = to_tensor(masks.astype(np.float32), device)
-    val_x = to_tensor(val.images, device)
-    val_m = to_tensor(val.masks.astype(np.float32), device)
+    # A fixed subset of the validation split keeps per-epoch selection cheap.
+    rows = np.sort(rng.choice(len(val), size=min(VAL_SEGMENTER_IMAGES, len(val)), replace=False))
+    val_x = to_tensor(val.images[rows], device)
+    val_m = to_tensor(val.masks[rows].astype(np.float32), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = max(1, math.ceil(len(x) / batch_size))
     total = epochs * steps_per_epoch

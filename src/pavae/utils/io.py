@@ -117,13 +117,13 @@ def atomic_write_json(path: str | os.PathLike, value: Any) -> None:
     atomic_write_text(path, dumps_json(value))
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file, naming the file in the error when it is invalid."""
+def read_json(path: str | os.PathLike, fix: str = "delete it and rerun to rebuild it") -> Any:
+    """Read a JSON file; the error for invalid JSON names the file and ``fix``, the advice to follow."""
     target = Path(path)
     try:
         return json.loads(target.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{target} is not valid JSON ({error}); delete it and rerun to rebuild it") from error
+        raise ValueError(f"{target} is not valid JSON ({error}); {fix}") from error
 
 
 def atomic_savez(path: str | os.PathLike, **arrays: Any) -> None:

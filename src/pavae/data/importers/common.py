@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from pavae.data.readers import is_dicom_file
+from pavae.data.readers import has_dicom_header
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +103,12 @@ def is_image_candidate(path: Path) -> bool:
     """Check whether a file found in a folder should be read as an image.
 
     Files with an image suffix are taken. Files without a suffix or with
-    another suffix are taken only when they carry the DICOM preamble.
+    another suffix are taken only when their content is DICOM, with or
+    without the 128-byte preamble.
     """
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return True
-    return is_dicom_file(path)
+    return has_dicom_header(path)
 
 
 def list_files(root: Path) -> list[Path]:
