@@ -74,3 +74,11 @@ def test_constructor_and_input_checks():
         model.encode(torch.rand(2, 1, 64, 64), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="labels must lie"):
         model.sample([3])
+
+
+def test_lesion_unet_starts_at_lesion_prior():
+    from pavae.models.networks import LESION_PRIOR, LesionUNet
+
+    torch.manual_seed(0)
+    probabilities = torch.sigmoid(LesionUNet().eval()(torch.rand(4, 1, 32, 32)))
+    assert probabilities.mean().item() == pytest.approx(LESION_PRIOR, rel=0.5)

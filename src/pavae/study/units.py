@@ -5,12 +5,14 @@ A unit is a folder under the run directory (``frozen``,
 unit's work happens in a temporary folder that is renamed into place only
 when it succeeds, so a folder with ``unit.json`` is always complete. A rerun
 skips every unit whose ``unit.json`` carries the same fingerprint (a hash of
-the configuration and inputs that determine it) and recomputes the others,
+the configuration and inputs that determine it, and of the package's source
+code) and recomputes the others,
 which makes an interrupted study resume where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,9 +30,24 @@ log = logging.getLogger(__name__)
 UNIT_FILE = "unit.json"
 
 
+@functools.lru_cache(maxsize=1)
+def source_fingerprint() -> str:
+    """Return a SHA-256 prefix over the package's Python sources.
+
+    A unit computed by other code is never reused: an edited loss or model
+    changes every fingerprint, even where the configuration is the same.
+    """
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def fingerprint(*parts: Any) -> str:
-    """Return a SHA-256 prefix over JSON-serialisable parts and the package version."""
-    text = json.dumps([__version__, *parts], sort_keys=True, default=str)
+    """Return a SHA-256 prefix over JSON-serialisable parts and the package sources."""
+    text = json.dumps([source_fingerprint(), *parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
