@@ -1,7 +1,7 @@
 """The units of one study: data, frozen networks, evaluation extractor, generators, downstream, evaluation.
 
 Each ``*_unit`` function registers one unit with the :class:`UnitStore` and
-returns its folder; the folder's files are the unit's only output, so a unit
+returns its folder. The folder's files are the unit's only output, so a unit
 can be reused by a later run or computed elsewhere.
 """
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from pavae.metrics import roc_auc
-from pavae.training.common import cosine_lr, predict_in_batches, progress, set_lr
+from pavae.training.common import cosine_lr, predict_in_batches, progress, recompute_batch_norm, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def fit_classifier(
             losses.append(loss.item())
             step += 1
             bar.update(1)
+        recompute_batch_norm(model, train_x, seed=seed + epoch)
         score = _validation_score(model, val_x, val_y, select)
         history["train_loss"].append(float(np.mean(losses)) if losses else math.nan)
         history["val_score"].append(score)

@@ -26,7 +26,7 @@ from pavae.data.scarcity import EvaluationSplit, ScarceTrainingSet
 from pavae.losses.vae import soft_iou_loss
 from pavae.models.networks import ClassifierCNN, ClassifierConfig, Frozen, LesionUNet, UNetConfig
 from pavae.training.classifier import FitSchedule, fit_classifier
-from pavae.training.common import cosine_lr, predict_in_batches, progress, set_lr, to_tensor
+from pavae.training.common import cosine_lr, predict_in_batches, progress, recompute_batch_norm, set_lr, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ def train_segmenter(
             losses.append(loss.item())
             step += 1
             bar.update(1)
+        recompute_batch_norm(model, x, seed=seed + epoch, batch_size=batch_size)
         model.eval()
         probabilities = torch.sigmoid(predict_in_batches(model, val_x))
         val_iou = float(1.0 - soft_iou_loss(probabilities, val_m).mean())

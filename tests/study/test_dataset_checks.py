@@ -1,0 +1,44 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from pavae.config import resolve_config
+from pavae.study.pipeline import run_study
+from pavae.study.stages import check_dataset_for_study, protocol_notes
+
+
+def test_class_without_labelled_image_rejected(tiny_dataset):
+    labeled = tiny_dataset.labeled & (tiny_dataset.labels != 2)
+    broken = dataclasses.replace(tiny_dataset, labeled=labeled)
+    with pytest.raises(ValueError, match=r"right_opacity.*data.labeled_fraction"):
+        check_dataset_for_study(broken, needs_generator=True)
+
+
+def test_generator_image_size_rejected(tiny_dataset):
+    small = dataclasses.replace(
+        tiny_dataset, images=tiny_dataset.images[:, :48, :48], masks=tiny_dataset.masks[:, :48, :48])
+    with pytest.raises(ValueError, match="power-of-two side"):
+        check_dataset_for_study(small, needs_generator=True)
+    check_dataset_for_study(small, needs_generator=False)
+
+
+def test_patient_clustering_noted(tiny_dataset):
+    patients = np.array([f"p{i // 4}" for i in range(len(tiny_dataset.labels))])
+    clustered = dataclasses.replace(tiny_dataset, patient_ids=patients)
+    notes = protocol_notes(clustered)
+    assert any("narrower than the patient-level uncertainty" in note for note in notes)
+    assert any("fully labelled" in note for note in notes)
+    assert not any("patient-level" in note for note in protocol_notes(tiny_dataset))
+
+
+@pytest.mark.slow
+def test_run_without_generators(tmp_path, tiny_dataset_file):
+    config = resolve_config("smoke", overrides=[
+        "strategies=real_only,traditional", "downstream.epochs=1", "eval.extractor_epochs=1",
+        "eval.extractor_scale=0.02", "eval.fid_samples=60", "eval.ssim_images=10", "eval.kid_subsets=2",
+        "eval.kid_subset_size=20"])
+    content = run_study(config, tmp_path, tiny_dataset_file)
+    assert set(content["strategies"]) == {"real_only", "traditional"}
+    assert not (tmp_path / "frozen").exists()
+    assert np.isfinite(content["strategies"]["traditional"]["per_seed"][0]["fid_like"])
