@@ -56,7 +56,7 @@ class LossConfig:
     lambda_mask: float = 0.1  # mask-overlap weight (0 turns L_mask off); the PA-VAE paper gives no value
     lambda_cls: float = 0.2  # class-consistency weight (0 turns L_cls off)
     class_prior: bool = True  # learned Gaussian p(z|y) per class; False uses N(0, I)
-    aux_scale: str = "pixels"  # pixels: L_mask and L_cls are multiplied by H*W; none: left per image
+    aux_scale: str = "none"  # none: L_mask and L_cls per image; pixels: multiplied by H*W (see docs/study.md)
     prior_samples: int = 32  # prior samples per batch for the L_cls prior term
     unlabeled: str = "marginalize"  # marginalize | ignore: use of unlabelled training images
 

@@ -13,10 +13,11 @@ the batch):
 
 With these sums the total
 ``NLL + beta * KL + lambda_path * L_path + s * (lambda_mask * L_mask + lambda_cls * L_cls)``
-keeps beta's usual meaning. ``s`` is the pixel count H * W when
-``loss.aux_scale = "pixels"`` (default), so that L_mask and L_cls, which are
-per image, weigh on the scale of a pixel-summed NLL; with ``"none"`` they are
-about 1/4096 of it at 64 x 64 and have no visible effect.
+keeps beta's usual meaning. ``s`` is 1 with ``loss.aux_scale = "none"``
+(default), so L_mask and L_cls are small beside the pixel-summed NLL.
+``"pixels"`` sets ``s`` to H * W. The pixel scale makes the prior-sample
+cross-entropy dominate: the decoder then turns prior samples into textures
+that the frozen classifier scores confidently, not radiographs.
 """
 
 from __future__ import annotations
