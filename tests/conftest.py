@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 
 from pavae.data.dataset import RadiographDataset
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The real-data folder beside the repository; PAVAE_SHARED_DATA points elsewhere.
+SHARED_DATA = Path(os.environ.get("PAVAE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from pavae.data.importers import import_dataset
+from tests.conftest import SHARED_DATA
 
-NIH1000 = Path(__file__).resolve().parents[3] / "shared" / "data" / "nih1000"
+NIH1000 = SHARED_DATA / "nih1000"
 # Findings that show as a localised increase in lung density on a radiograph. Effusion is kept
 # because it opacifies the lower zones. Cardiomegaly, Emphysema, Hernia, Pneumothorax, Fibrosis,
 # Pleural_Thickening and Edema are left out: they change size, shape or air content, or are diffuse.
