@@ -70,6 +70,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     lr_min: float = 1e-5  # end of the cosine decay
+    prior_lr_scale: float = 10.0  # learning rate of the learned prior p(z|y) relative to train.lr
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     max_steps_per_epoch: int | None = None  # cap for smoke runs; None uses every batch
@@ -321,7 +322,7 @@ def validate_config(config: StudyConfig) -> None:
         group, name = key.split(".")
         value = getattr(getattr(config, group), name)
         checks.append((value is None or value >= 1, f"{key} must be at least 1, got {value}"))
-    for key in ("train.lr", "train.lr_min", "train.frozen_lr", "downstream.lr", "downstream.lr_min",
+    for key in ("train.lr", "train.lr_min", "train.prior_lr_scale", "train.frozen_lr", "downstream.lr", "downstream.lr_min",
                 "eval.extractor_scale", "model.gaussian_sigma"):
         group, name = key.split(".")
         value = getattr(getattr(config, group), name)

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -118,3 +119,25 @@ def test_marginalised_unlabelled_equals_weighted_labelled_sum():
     unlabelled = objective(GeneratorBatch(x, torch.tensor([-1]), None, q)).total.item()
     per_class = [objective(GeneratorBatch(x, torch.tensor([k]), None, q)).total.item() for k in range(2)]
     assert unlabelled == pytest.approx(0.3 * per_class[0] + 0.7 * per_class[1], rel=1e-4)
+
+
+def test_prior_sample_loss_skips_prior():
+    # L_cls on prior samples trains the decoder. The KL term alone fits the prior p(z|y).
+    from pavae.models.networks import ClassifierCNN, ClassifierConfig, Frozen
+    from pavae.training.frozen import FrozenNetworks
+
+    torch.manual_seed(0)
+    model = ConditionalVAE(VAEConfig(num_classes=3, image_size=16, latent_dim=4, base_channels=8))
+    frozen = FrozenNetworks(Frozen(ClassifierCNN(ClassifierConfig(num_classes=3, width=4))), None)
+    config = LossConfig(lambda_path=0.0, lambda_mask=0.0, lambda_cls=0.2, prior_samples=6)
+    objective = PAVAEObjective(model, frozen, config)
+    batch = GeneratorBatch(torch.rand(3, 1, 16, 16), torch.tensor([0, 1, 2]), None, torch.full((3, 3), 1 / 3))
+    full = objective(batch, torch.Generator().manual_seed(1)).total
+    without_prior_term = PAVAEObjective(model, frozen, dataclasses.replace(config, prior_samples=0))(
+        batch, torch.Generator().manual_seed(1)).total
+    prior_gradients = torch.autograd.grad(full, [model.prior_mu, model.prior_logvar], retain_graph=True)
+    reference = torch.autograd.grad(without_prior_term, [model.prior_mu, model.prior_logvar], retain_graph=True)
+    for got, expected in zip(prior_gradients, reference):
+        torch.testing.assert_close(got, expected)
+    decoder_gradient = torch.autograd.grad(full - without_prior_term, next(model.decoder.parameters()), allow_unused=True)[0]
+    assert decoder_gradient is not None and decoder_gradient.abs().sum() > 0

@@ -82,3 +82,19 @@ def test_lesion_unet_starts_at_lesion_prior():
     torch.manual_seed(0)
     probabilities = torch.sigmoid(LesionUNet().eval()(torch.rand(4, 1, 32, 32)))
     assert probabilities.mean().item() == pytest.approx(LESION_PRIOR, rel=0.5)
+
+
+def test_prior_learning_rate_is_scaled():
+    from pavae.training.common import set_lr
+    from pavae.training.generator import parameter_groups
+
+    model = ConditionalVAE(VAEConfig(num_classes=3, image_size=16, latent_dim=4, base_channels=8))
+    groups = parameter_groups(model, prior_lr_scale=10.0)
+    prior_ids = {id(p) for p in groups[1]["params"]}
+    assert prior_ids == {id(model.prior_mu), id(model.prior_logvar)}
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    optimizer = torch.optim.Adam(groups, lr=1e-3)
+    set_lr(optimizer, 2e-4)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([2e-4, 2e-3])
+    standard = ConditionalVAE(VAEConfig(num_classes=3, image_size=16, latent_dim=4, base_channels=8, prior="standard"))
+    assert len(parameter_groups(standard, 10.0)) == 1

@@ -140,7 +140,10 @@ class PAVAEObjective:
         # L_cls on prior samples: decode z ~ p(z|y) for class-balanced y and ask the classifier.
         if config.lambda_cls > 0 and config.prior_samples > 0:
             y_prior = torch.arange(config.prior_samples, device=x.device) % num_classes
-            z_prior = model.sample_latents(y_prior, generator)
+            # The KL term alone fits the prior. This cross-entropy would otherwise pull p(z|y)
+            # toward latents whose decodings the classifier likes, away from the posterior.
+            with torch.no_grad():
+                z_prior = model.sample_latents(y_prior, generator)
             samples = model.mean_image(model.decode(z_prior, y_prior))
             cls_prior_mean = class_consistency_loss(self.frozen.classifier(samples), y_prior).mean()
             total = total + self.aux_scale * config.lambda_cls * cls_prior_mean

@@ -90,6 +90,25 @@ class ValidationFID:
         return float(frechet_distance(*self.real_stats, *fake_stats))
 
 
+def parameter_groups(model: ConditionalVAE, prior_lr_scale: float) -> list[dict]:
+    """Split the model's parameters into the network and the learned prior p(z|y).
+
+    The prior's Gaussians move only through their own gradients, at most about
+    one learning rate per Adam step, while the encoder moves its whole
+    aggregate posterior through shared weights. At the paper's learning rate
+    the prior then lags behind the posterior, and prior samples fall where the
+    decoder was never trained on reconstructions. The prior group therefore
+    gets ``prior_lr_scale`` times the learning rate (:func:`set_lr` applies it
+    on top of the cosine schedule).
+    """
+    prior = [p for name, p in model.named_parameters() if name.startswith("prior_")]
+    network = [p for name, p in model.named_parameters() if not name.startswith("prior_")]
+    groups = [{"params": network, "lr_scale": 1.0}]
+    if prior:
+        groups.append({"params": prior, "lr_scale": prior_lr_scale})
+    return groups
+
+
 def _batch_tensors(train_set: ScarceTrainingSet, frozen: FrozenNetworks | None, device: torch.device):
     """Move the training set to ``device`` and compute the frozen posterior of every image."""
     images = to_tensor(train_set.images, device)
@@ -150,7 +169,8 @@ def train_generator(
         steps_per_epoch = min(steps_per_epoch, train_config.max_steps_per_epoch)
     total_steps = train_config.epochs * steps_per_epoch
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=train_config.lr, betas=(train_config.adam_beta1, train_config.adam_beta2)
+        parameter_groups(model, train_config.prior_lr_scale), lr=train_config.lr,
+        betas=(train_config.adam_beta1, train_config.adam_beta2),
     )
     validation = ValidationFID(frozen, val, train_config.val_fid_samples, device, seed) if frozen is not None else None
 
