@@ -5,7 +5,7 @@ import pytest
 
 from pavae.config import resolve_config
 from pavae.study.pipeline import run_study
-from pavae.study.stages import check_dataset_for_study, protocol_notes
+from pavae.study.stages import check_dataset_for_study, protocol_notes, small_split_warnings
 
 
 def test_class_without_labelled_image_rejected(tiny_dataset):
@@ -30,6 +30,17 @@ def test_patient_clustering_noted(tiny_dataset):
     assert any("narrower than the patient-level uncertainty" in note for note in notes)
     assert any("fully labelled" in note for note in notes)
     assert not any("patient-level" in note for note in protocol_notes(tiny_dataset))
+
+
+def test_small_split_warnings_count_images(tiny_dataset):
+    labels = tiny_dataset.labels.copy()
+    test_right = np.flatnonzero((tiny_dataset.split == "test") & (labels == 2))
+    labels[test_right[1:]] = 0
+    labelled_right = np.flatnonzero(tiny_dataset.labeled & (labels == 2))
+    labels[labelled_right[1:]] = 0
+    warnings_found = small_split_warnings(dataclasses.replace(tiny_dataset, labels=labels))
+    assert "the test split has only 1 image of class 'right_opacity'. AUC and sensitivity" in " ".join(warnings_found)
+    assert "only 1 labelled training image of class 'right_opacity'" in warnings_found
 
 
 @pytest.mark.slow

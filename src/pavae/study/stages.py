@@ -94,6 +94,12 @@ def data_unit(store: UnitStore, config: StudyConfig, data_path: Path | None) -> 
     return store.run("data", unit_fp, "data", work)
 
 
+def _count_phrase(count: int, kind: str = "") -> str:
+    """Return "1 image" or "N images", with ``kind`` between the count and the noun."""
+    noun = "image" if count == 1 else "images"
+    return " ".join(part for part in (str(count), kind, noun) if part)
+
+
 def small_split_warnings(dataset: RadiographDataset) -> list[str]:
     """Return one warning per split and class with fewer than ``MIN_PER_CLASS`` images."""
     counts = dataset.counts()
@@ -102,13 +108,14 @@ def small_split_warnings(dataset: RadiographDataset) -> list[str]:
         for name in dataset.class_names:
             if counts[split][name] < MIN_PER_CLASS:
                 warnings_found.append(
-                    f"the {split} split has only {counts[split][name]} '{name}' images; AUC and sensitivity "
-                    f"estimates from fewer than {MIN_PER_CLASS} per class are unstable (see the DeLong intervals)"
+                    f"the {split} split has only {_count_phrase(counts[split][name])} of class '{name}'. AUC and "
+                    f"sensitivity estimates from fewer than {MIN_PER_CLASS} per class are unstable "
+                    "(see the DeLong intervals)"
                 )
     labelled = counts["train_labeled"]
     for name in dataset.class_names:
         if labelled[name] < 10:
-            warnings_found.append(f"only {labelled[name]} labelled training images of class '{name}'")
+            warnings_found.append(f"only {_count_phrase(labelled[name], 'labelled training')} of class '{name}'")
     return warnings_found
 
 
