@@ -68,3 +68,17 @@ def test_list_keys(capsys):
     assert main(["reproduce", "--list-keys"]) == 0
     keys = capsys.readouterr().out.split()
     assert "data.labeled_fraction" in keys and "train.lr" in keys
+
+
+def test_sample_rejects_nan_temperature(tmp_path, capsys):
+    code = main(["sample", "--checkpoint", str(tmp_path), "--class", "x", "--temperature", "nan",
+                 "--out", str(tmp_path / "a.npz")])
+    assert code == 2
+    assert "--temperature must be a positive finite number, got nan" in capsys.readouterr().err
+
+
+def test_make_into_folder_is_an_error(tmp_path, capsys):
+    code = main(["data", "make", "--out", str(tmp_path), "--scale", "0.01"])
+    assert code == 2
+    assert "is a folder, not an output file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

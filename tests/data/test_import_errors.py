@@ -214,3 +214,20 @@ def test_compressed_dicom_without_decoder(tmp_path):
         run_generic(tmp_path)
     assert not (tmp_path / "out.npz").exists()
     assert pydicom.dcmread(tmp_path / "images" / "03.png").file_meta.TransferSyntaxUID == JPEGLSLossless
+
+
+@pytest.mark.parametrize("size", [1, 15, 100000])
+def test_size_out_of_range_rejected(tmp_path, size):
+    write_generic(tmp_path, CLASSES)
+
+    with pytest.raises(DatasetImportError, match=rf"--size must lie between 16 and 1024 pixels, got {size}"):
+        run_generic(tmp_path, size=size)
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_output_folder_rejected(tmp_path):
+    write_generic(tmp_path, CLASSES)
+    (tmp_path / "out.npz").mkdir()
+
+    with pytest.raises(DatasetImportError, match=r"--out .*out\.npz is a folder"):
+        run_generic(tmp_path)

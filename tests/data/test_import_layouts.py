@@ -181,7 +181,7 @@ def test_folders_negative_class_option(tmp_path):
         write_png(tmp_path / "img" / "opacity" / f"{index}.png", 10 + index)
         write_png(tmp_path / "img" / "effusion" / f"{index}.png", 20 + index)
 
-    dataset = import_dataset("folders", tmp_path / "img", negative_class="clear", size=8)
+    dataset = import_dataset("folders", tmp_path / "img", negative_class="clear", size=16)
 
     assert dataset.class_names == ("clear", "effusion", "opacity")
 
@@ -192,7 +192,7 @@ def test_folders_dicom_patient_ids_group_split(tmp_path):
         orientation = ("R", "F") if index == 5 else ("L", "F")
         write_dicom(tmp_path / "dcm" / name / f"{index}.dcm", index, patient_id=f"PAT{index // 2}", orientation=orientation)
 
-    dataset = import_dataset("folders", tmp_path / "dcm", size=8)
+    dataset = import_dataset("folders", tmp_path / "dcm", size=16)
 
     assert dataset.metadata["patient_id_source"] == "DICOM PatientID"
     assert dataset.metadata["mirrored_dicom_files"] == 1
@@ -316,21 +316,21 @@ def test_masks_folder_matched_by_stem(tmp_path):
     Image.fromarray(mask).save(tmp_path / "masks" / "00000000_000.png")  # a "No Finding" image
 
     dataset = import_dataset(
-        "chestxray14", tmp_path / "cxr", tmp_path / "Data_Entry_2017.csv", masks=tmp_path / "masks", size=12
+        "chestxray14", tmp_path / "cxr", tmp_path / "Data_Entry_2017.csv", masks=tmp_path / "masks", size=24
     )
 
     with_mask = sorted(dataset.image_ids[dataset.masks.reshape(len(dataset.masks), -1).any(axis=1)].tolist())
     assert with_mask == ["00000001_000.png", "00000003_000.png"]
     index = dataset.image_ids.tolist().index("00000001_000.png")
-    assert dataset.masks[index][3:9, 6:12].all()
-    assert dataset.masks[index].sum() == 36
+    assert dataset.masks[index][6:18, 12:24].all()
+    assert dataset.masks[index].sum() == 144
     assert dataset.metadata["mask_files"] == {"used": 2, "on_negative_images": 1}
 
 
 def test_limit_draws_subset(tmp_path):
     make_chestxray14(tmp_path)
 
-    dataset = import_dataset("chestxray14", tmp_path / "cxr", tmp_path / "Data_Entry_2017.csv", limit=20, size=8, seed=4)
+    dataset = import_dataset("chestxray14", tmp_path / "cxr", tmp_path / "Data_Entry_2017.csv", limit=20, size=16, seed=4)
 
     assert len(dataset.images) == 20
     assert dataset.metadata["skipped"]["limit"] == 16
@@ -354,7 +354,7 @@ def test_dicom_shared_patient_id_splits_by_image(tmp_path, caplog):
         name = "healthy" if index < 12 else "abnormal"
         write_dicom(tmp_path / "dcm" / name / f"{index}.dcm", index, patient_id="ANONYMOUS")
 
-    dataset = import_dataset("folders", tmp_path / "dcm", size=8)
+    dataset = import_dataset("folders", tmp_path / "dcm", size=16)
 
     assert dataset.patient_ids is None
     assert dataset.metadata["patient_level_split"] is False

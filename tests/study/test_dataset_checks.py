@@ -32,6 +32,15 @@ def test_patient_clustering_noted(tiny_dataset):
     assert not any("patient-level" in note for note in protocol_notes(tiny_dataset))
 
 
+def test_dominant_validation_patient_noted(tiny_dataset):
+    patients = np.array([f"p{i}" for i in range(len(tiny_dataset.labels))], dtype=object)
+    val = tiny_dataset.indices("val")
+    patients[val[: len(val) // 2]] = "p-many"
+    notes = protocol_notes(dataclasses.replace(tiny_dataset, patient_ids=patients.astype(str)))
+    assert any(note.startswith(f"One patient has {len(val) // 2} of the {len(val)} validation images") for note in notes)
+    assert not any("validation images" in note for note in protocol_notes(tiny_dataset))
+
+
 def test_small_split_warnings_count_images(tiny_dataset):
     labels = tiny_dataset.labels.copy()
     test_right = np.flatnonzero((tiny_dataset.split == "test") & (labels == 2))
@@ -53,3 +62,16 @@ def test_run_without_generators(tmp_path, tiny_dataset_file):
     assert set(content["strategies"]) == {"real_only", "traditional"}
     assert not (tmp_path / "frozen").exists()
     assert np.isfinite(content["strategies"]["traditional"]["per_seed"][0]["fid_like"])
+
+
+@pytest.mark.slow
+def test_maskless_run_notes_skipped_mask_loss(tmp_path, tiny_dataset):
+    path = tmp_path / "maskless.npz"
+    dataclasses.replace(tiny_dataset, masks=np.zeros_like(tiny_dataset.masks)).save(path)
+    config = resolve_config("smoke", overrides=[
+        "strategies=pa_vae", "train.max_steps_per_epoch=2", "train.frozen_epochs=1", "train.val_fid_samples=30",
+        "downstream.epochs=1", "eval.extractor_epochs=1", "eval.extractor_scale=0.02", "eval.fid_samples=60",
+        "eval.ssim_images=10", "eval.kid_subsets=2", "eval.kid_subset_size=20", "model.base_channels=8"])
+    content = run_study(config, tmp_path / "run", path)
+    assert any(note.startswith("No labelled training image has a lesion mask") for note in content["notes"])
+    assert "ran without L_mask" in (tmp_path / "run" / "report.md").read_text()

@@ -1,4 +1,4 @@
-from pavae.report.markdown import claim_status, profile_caveat
+from pavae.report.markdown import below_chance, claim_status, profile_caveat
 
 
 def _result(p_values, deltas):
@@ -33,11 +33,23 @@ def test_smoke_caveat_describes_its_own_settings():
         "config": {"profile": "smoke", "data": {"scale": 0.1},
                    "train": {"epochs": 1, "max_steps_per_epoch": 8, "frozen_epochs": 4},
                    "downstream": {"epochs": 4}},
-        "dataset": {"source": "chestxray14"},
+        "dataset": {"source": "chestxray14", "counts": {split: {"total": 100} for split in ("train", "val", "test")}},
     }
     caveat = profile_caveat(content)
-    assert "imported data set in full" in caveat
+    assert "chestxray14 data, 300 images" in caveat
     assert "at most 1 epoch(s) of at most 8 steps" in caveat
     assert "downstream classifier 4 epochs" in caveat
     content["config"]["profile"] = "quick"
     assert profile_caveat(content) is None
+
+
+def test_below_chance_flags_interval_under_half():
+    content = {"strategies": {
+        "real_only": {"label": "Real-only", "per_seed": [{"seed": 0, "auc_ci95": [0.32, 0.49]},
+                                                         {"seed": 1, "auc_ci95": [0.45, 0.55]}]},
+        "pa_vae": {"label": "PA-VAE", "per_seed": [{"seed": 0, "auc_ci95": [0.6, 0.7]}]},
+    }}
+    lines = below_chance(content)
+    assert len(lines) == 1
+    assert lines[0].startswith("- Real-only scored below chance")
+    assert "seed(s) 0." in lines[0]

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -74,3 +75,22 @@ def test_config_round_trip_and_file(tmp_path):
     from_file = resolve_config("smoke", config_file=path)
     assert from_file.loss.beta == 2.0 and from_file.seeds == 2
     assert "downstream.synthetic_ratio" in known_keys()
+
+
+def test_leftovers_of_dead_processes_removed(tmp_path):
+    store = UnitStore(tmp_path)
+    dead = tmp_path / ".partial" / "frozen.999999999"
+    alive = tmp_path / ".partial" / f"data.{os.getpid()}"
+    dead.mkdir(parents=True)
+    alive.mkdir()
+    store.remove_partial_folder()
+    assert not dead.exists()
+    assert alive.exists()
+    alive.rmdir()
+    store.remove_partial_folder()
+    assert not (tmp_path / ".partial").exists()
+
+
+def test_empty_strategy_list_rejected():
+    with pytest.raises(ValueError, match="strategies is empty"):
+        resolve_config("smoke", overrides=["strategies="])

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--seed", type=int, default=0, help="random seed of the draw (default 0)")
     make.add_argument("--scale", type=float, default=1.0, help="image count relative to the 12,000-image set (default 1)")
     make.add_argument("--difficulty", type=float, default=None, help="difficulty knob; default: the calibrated value")
-    make.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    make.add_argument("--size", type=int, default=64,
+                      help="image side in pixels, 16 to 1024 (default 64); the generators need 16, 32, 64, 128 or 256")
     make.add_argument("--drift", type=float, default=0.0, help="acquisition drift step applied to every image (default 0)")
     make.set_defaults(handler=run_make)
 
@@ -44,6 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     preview.set_defaults(handler=run_preview)
 
 
+def _warn_about_size(dataset) -> None:
+    from pavae.data.dataset import generator_size_warning
+
+    warning = generator_size_warning(dataset.image_size[0])
+    if warning:
+        log.warning(warning)
+
+
 def run_make(args: argparse.Namespace) -> int:
     from pavae.data.phantom import make_procedural_dataset
 
@@ -51,6 +60,7 @@ def run_make(args: argparse.Namespace) -> int:
         seed=args.seed, scale=args.scale, difficulty=args.difficulty, image_size=args.size, drift=args.drift
     )
     dataset.save(args.out)
+    _warn_about_size(dataset)
     counts = dataset.counts()
     print(
         f"wrote {args.out}: {len(dataset.images)} images of {dataset.image_size[0]}x{dataset.image_size[1]}, "
@@ -64,6 +74,7 @@ def run_import(args: argparse.Namespace) -> int:
     from pavae.data.importers import import_from_args
 
     dataset = import_from_args(args)
+    _warn_about_size(dataset)
     counts = dataset.counts()
     print(
         f"wrote {args.out}: {len(dataset.images)} images, classes {', '.join(dataset.class_names)}; "

@@ -11,8 +11,9 @@ log = logging.getLogger(__name__)
 
 def _add_config_options(parser: argparse.ArgumentParser, default_profile: str) -> None:
     parser.add_argument("--profile", default=default_profile, choices=("smoke", "quick", "paper"),
-                        help=f"preset sizes: smoke (a tenth of the procedural data, one or two minutes on 2 CPU "
-                             f"cores), quick (full data, short generator training), paper (full protocol); "
+                        help=f"preset sizes: smoke (a tenth of the procedural data, about half a minute on 2 idle CPU "
+                             f"cores), quick (full data, short generator training, about 12 minutes), paper (full "
+                             f"protocol, 3 seeds); "
                              f"default {default_profile}")
     parser.add_argument("--config", type=Path, default=None, help="JSON file of settings grouped like config.json")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -92,7 +93,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
     print(f"wrote {args.out / 'metrics.json'}, {args.out / 'report.md'} and {args.out / 'figures'}/")
     for name, entry in content["strategies"].items():
         auc = entry["summary"]["auc"]
-        print(f"  {name:<24} AUC {auc['mean']:.3f} ± {auc['std']:.3f}")
+        spread = f" ± {auc['std']:.3f}" if len(entry["per_seed"]) > 1 else ""
+        print(f"  {name:<24} AUC {auc['mean']:.3f}{spread}")
     return 0
 
 

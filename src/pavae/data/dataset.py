@@ -36,6 +36,16 @@ import numpy as np
 from pavae.utils.io import atomic_savez
 
 SPLITS = ("train", "val", "test")
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 1024  # sides that make and import accept
+GENERATOR_SIZES = (16, 32, 64, 128, 256)  # sides the VAE generators support
+
+
+def generator_size_warning(side: int) -> str | None:
+    """Return a warning when the VAE generators cannot train on images of this side, else None."""
+    if side in GENERATOR_SIZES:
+        return None
+    return (f"images of {side} x {side} pixels suit only the real_only and traditional strategies: the "
+            f"generators need a side of {', '.join(map(str, GENERATOR_SIZES))} (64 is the study's default)")
 REQUIRED_KEYS = ("images", "labels", "class_names", "masks", "split", "labeled", "metadata")
 FORMAT_VERSION = 1
 

@@ -50,6 +50,7 @@ def run_study(config: StudyConfig, out_dir: Path, data_path: Path | None = None)
         raise FileExistsError(f"--out {out_dir} is a file; pass a folder for the run")
     device = resolve_device(config.device)
     store = UnitStore(out_dir)
+    store.remove_partial_folder()
     # Results of an earlier call would describe other settings until this run finishes; units stay.
     for stale in (out_dir / METRICS_FILE, out_dir / "report.md"):
         if stale.exists():
@@ -97,6 +98,11 @@ def write_outputs(out_dir: Path, config: StudyConfig, ctx, store: UnitStore, dev
     frozen_record = out_dir / "frozen" / "unit.json"
     if frozen_record.exists():
         dataset_summary["frozen_networks"] = read_json(frozen_record)["info"]
+        uses_mask = [name for name in names if name.startswith("pa_vae") and config.loss.lambda_mask > 0]
+        if uses_mask and dataset_summary["frozen_networks"].get("segmenter") is None:
+            notes.append("No labelled training image has a lesion mask, so PA-VAE ran without L_mask and its lesion "
+                         "segmenter. Only L_path, L_cls and the class-conditional prior set it apart from the "
+                         "standard VAE in this run.")
 
     content: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ def train_single_generator(config: StudyConfig, strategy_name: str, data_path: P
     out_dir = Path(out_dir)
     device = resolve_device(config.device)
     store = UnitStore(out_dir)
+    store.remove_partial_folder()
     atomic_write_json(out_dir / "config.json", config.to_dict())
     ctx = build_context(store, config, data_unit(store, config, Path(data_path)), device)
     folder = generator_unit(ctx, strategy, seed, frozen_unit(ctx))
@@ -63,8 +65,8 @@ def write_samples(checkpoint: Path, class_name: str, count: int, out: Path, seed
     """Sample ``count`` images of ``class_name`` and write an ``.npz`` (images uint8, labels) or PNG files."""
     if count < 1:
         raise ValueError(f"-n must be at least 1, got {count}")
-    if temperature <= 0:
-        raise ValueError(f"--temperature must be positive, got {temperature}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"--temperature must be a positive finite number, got {temperature}; 1 samples the prior as trained")
     if Path(out).suffix not in ("", ".npz"):
         raise ValueError(f"--out {out}: give an .npz file, or a folder name without a suffix for PNG files")
     folder = find_generator(checkpoint)

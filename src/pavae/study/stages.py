@@ -136,6 +136,14 @@ def protocol_notes(dataset: RadiographDataset) -> list[str]:
                 f"{per_patient.max()} from one patient). DeLong intervals and p-values treat images as independent, "
                 "so here they are narrower than the patient-level uncertainty."
             )
+        val_ids = dataset.patient_ids[dataset.indices("val")]
+        _, per_patient = np.unique(val_ids, return_counts=True)
+        if len(val_ids) and per_patient.max() > max(1, 0.1 * len(val_ids)):
+            notes.append(
+                f"One patient has {per_patient.max()} of the {len(val_ids)} validation images. Checkpoints and "
+                "thresholds chosen on this split can follow that patient rather than the task, so validation "
+                "and test results may disagree."
+            )
     return notes
 
 

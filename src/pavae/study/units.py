@@ -31,6 +31,19 @@ UNIT_FILE = "unit.json"
 
 
 @functools.lru_cache(maxsize=1)
+def _process_alive(pid: int) -> bool:
+    """Return True if a process with this id runs on this machine (other users' processes included)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def source_fingerprint() -> str:
     """Return a SHA-256 prefix over the package's Python sources.
 
@@ -127,9 +140,16 @@ class UnitStore:
         return final
 
     def remove_partial_folder(self) -> None:
-        """Remove the folder of temporary unit folders when no unit is left in it."""
+        """Remove temporary unit folders left by dead processes, then the folder itself when empty."""
         partial = self.root / ".partial"
-        if partial.is_dir() and not any(partial.iterdir()):
+        if not partial.is_dir():
+            return
+        for leftover in partial.iterdir():
+            pid = leftover.suffix.lstrip(".")
+            if not (pid.isdigit() and _process_alive(int(pid))):
+                log.info("removing %s, left by an interrupted run", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
+        if not any(partial.iterdir()):
             partial.rmdir()
 
     def stage_seconds(self) -> dict[str, dict[str, float]]:

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from pavae.data.dataset import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from pavae.data.importers.common import DatasetImportError
 from pavae.data.readers import FIT_MODES
 from pavae.data.splits import DEFAULT_PROPORTIONS, parse_proportions
@@ -124,7 +125,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, type=Path, metavar="FILE", help="data-set file to write (.npz); written only on success")
-    output.add_argument("--size", type=int, default=64, metavar="N", help="output image side in pixels (default 64)")
+    output.add_argument("--size", type=int, default=64, metavar="N",
+                        help="output image side in pixels, 16 to 1024 (default 64); the generators need 16, 32, 64, "
+                             "128 or 256")
     output.add_argument("--fit", choices=FIT_MODES, default="crop", help="make non-square images square by centre crop or by padding (default crop)")
     output.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the split, the labelled subset and --limit (default 0)")
     output.add_argument("--labeled-fraction", type=float, default=0.1, metavar="F", help="fraction of training images per class whose label may be read (default 0.1)")
@@ -173,10 +176,15 @@ def validate_options(options: ImportOptions) -> None:
     Raises:
         DatasetImportError: naming the option and the value.
     """
+    if options.out is not None and Path(options.out).is_dir():
+        raise DatasetImportError(f"--out {options.out} is a folder; give a file path such as {Path(options.out) / 'dataset.npz'}")
     if options.format not in FORMATS:
         raise DatasetImportError(f"--format must be one of {', '.join(FORMATS)}, got {options.format!r}")
-    if options.size < 1:
-        raise DatasetImportError(f"--size must be a positive number of pixels, got {options.size}")
+    if not MIN_IMAGE_SIZE <= options.size <= MAX_IMAGE_SIZE:
+        raise DatasetImportError(
+            f"--size must lie between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels, got {options.size}; "
+            "the study's default is 64"
+        )
     if options.fit not in FIT_MODES:
         raise DatasetImportError(f"--fit must be one of {', '.join(FIT_MODES)}, got {options.fit!r}")
     if not 0.0 < options.labeled_fraction <= 1.0:
