@@ -171,7 +171,7 @@ def test_folders_with_dicom_and_extra_files(tmp_path):
     assert "pneumonia/IM0001" in dataset.image_ids.tolist()
     assert "pneumonia/IM0002" in dataset.image_ids.tolist()  # DICOM without the 128-byte preamble
     assert dataset.metadata["skipped"] == {"not_image": 2}
-    assert dataset.metadata["file_types"] == {"PNG": 10, "JPEG": 10, "dicom": 2}
+    assert dataset.metadata["file_types"] == {"png": 10, "jpeg": 10, "dicom": 2}
     assert (tmp_path / "folders.npz").exists()
 
 

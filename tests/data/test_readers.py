@@ -127,7 +127,7 @@ def test_jpeg_reads_as_gray(tmp_path):
 
     decoded = read_pixels(tmp_path / "ramp.jpg")
 
-    assert decoded.file_type == "JPEG"
+    assert decoded.file_type == "jpeg"
     assert decoded.pixels.shape == (32, 32)
     assert np.abs(decoded.pixels - image).max() < 12
 

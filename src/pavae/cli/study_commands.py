@@ -124,6 +124,9 @@ def run_report(args: argparse.Namespace) -> int:
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} not found; run 'pavae reproduce --out {args.run}' first")
     content = read_json(metrics_path)
+    from pavae.study.schema import validate_metrics
+
+    validate_metrics(content)
     draw_all(args.run, content, pdf=args.pdf)
     path = write_report(args.run, content)
     print(f"wrote {path} and {args.run / 'figures'}/")

@@ -64,7 +64,7 @@ class RadiographPixels:
 
     Attributes:
         pixels: (H, W) float64, dense structures bright.
-        file_type: ``"dicom"`` or the Pillow format name (``"PNG"``, ``"JPEG"``, ...).
+        file_type: ``"dicom"`` or the Pillow format name in lower case (``"png"``, ``"jpeg"``, ...).
         patient_id: DICOM PatientID when present, else None.
         bit_depth: significant bits per sample of the stored data (BitsStored for DICOM).
         column_direction: first value of the DICOM PatientOrientation, the patient
@@ -175,7 +175,7 @@ def read_pixels(path: str | Path, voi_lut: bool = False) -> RadiographPixels:
 def _read_raster(source: Path) -> RadiographPixels:
     try:
         with Image.open(source) as opened:
-            file_type = opened.format or "unknown"
+            file_type = (opened.format or "unknown").lower()
             image = ImageOps.exif_transpose(opened)
             image.load()
     except UnidentifiedImageError:

@@ -55,7 +55,7 @@ def draw_preview(
         raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
     target = Path(out_path)
     if target.suffix.lower() != ".png":
-        raise ValueError(f"the preview is a PNG file: out_path must end in .png, got {target}")
+        raise ValueError(f"the preview is a PNG file, so --out must end in .png, got {target}")
 
     rng = np.random.default_rng(seed)
     in_split = dataset.split == split
