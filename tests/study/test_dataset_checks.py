@@ -52,6 +52,14 @@ def test_small_split_warnings_count_images(tiny_dataset):
     assert "only 1 labelled training image of class 'right_opacity'" in warnings_found
 
 
+def test_small_split_warnings_only_for_given_splits(tiny_dataset):
+    labels = tiny_dataset.labels.copy()
+    labels[np.flatnonzero((tiny_dataset.split == "test") & (labels == 2))[1:]] = 0
+    changed = dataclasses.replace(tiny_dataset, labels=labels)
+    assert any("test split" in warning for warning in small_split_warnings(changed))
+    assert not any("test split" in warning for warning in small_split_warnings(changed, splits=("val",)))
+
+
 @pytest.mark.slow
 def test_run_without_generators(tmp_path, tiny_dataset_file):
     config = resolve_config("smoke", overrides=[

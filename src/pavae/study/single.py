@@ -37,7 +37,8 @@ def train_single_generator(config: StudyConfig, strategy_name: str, data_path: P
     store = UnitStore(out_dir)
     store.remove_partial_folder()
     atomic_write_json(out_dir / "config.json", config.to_dict())
-    ctx = build_context(store, config, data_unit(store, config, Path(data_path)), device)
+    # Training one generator reads the validation split but never the test split.
+    ctx = build_context(store, config, data_unit(store, config, Path(data_path)), device, used_splits=("val",))
     folder = generator_unit(ctx, strategy, seed, frozen_unit(ctx))
     atomic_write_json(out_dir / TRAIN_RECORD, {"strategy": strategy_name, "seed": seed,
                                                "generator": str(folder.relative_to(out_dir))})

@@ -100,11 +100,11 @@ def _count_phrase(count: int, kind: str = "") -> str:
     return " ".join(part for part in (str(count), kind, noun) if part)
 
 
-def small_split_warnings(dataset: RadiographDataset) -> list[str]:
+def small_split_warnings(dataset: RadiographDataset, splits: tuple[str, ...] = ("val", "test")) -> list[str]:
     """Return one warning per split and class with fewer than ``MIN_PER_CLASS`` images."""
     counts = dataset.counts()
     warnings_found = []
-    for split in ("val", "test"):
+    for split in splits:
         for name in dataset.class_names:
             if counts[split][name] < MIN_PER_CLASS:
                 warnings_found.append(
@@ -174,11 +174,12 @@ def check_dataset_for_study(dataset: RadiographDataset, needs_generator: bool) -
         )
 
 
-def build_context(store: UnitStore, config: StudyConfig, data_folder: Path, device: torch.device) -> StudyContext:
+def build_context(store: UnitStore, config: StudyConfig, data_folder: Path, device: torch.device,
+                  used_splits: tuple[str, ...] = ("val", "test")) -> StudyContext:
     dataset = RadiographDataset.load(data_folder / "dataset.npz")
     needs_generator = any(get_strategy(name).kind == "vae" for name in config.strategies)
     check_dataset_for_study(dataset, needs_generator)
-    for message in small_split_warnings(dataset):
+    for message in small_split_warnings(dataset, used_splits):
         log.warning(message)
     chain = preprocess_config(config)
     return StudyContext(

@@ -212,6 +212,8 @@ def validate_options(options: ImportOptions) -> None:
         raise DatasetImportError(f"--images {options.images} is not a folder")
     for name in ("labels", "bbox"):
         path = getattr(options, name)
+        if path is not None and path.is_dir():
+            raise DatasetImportError(f"--{name} {path} is a folder; pass the CSV file inside it")
         if path is not None and not path.is_file():
             raise DatasetImportError(f"--{name} {path} not found")
     if options.masks is not None and not options.masks.is_dir():
