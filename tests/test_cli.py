@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pavae.cli import main
+from pavae.cli import build_parser, main
 from pavae.data.dataset import RadiographDataset
 
 SMALL = ["--profile", "smoke", "--set", "train.max_steps_per_epoch=2", "--set", "train.frozen_epochs=1",
@@ -82,3 +82,19 @@ def test_make_into_folder_is_an_error(tmp_path, capsys):
     assert code == 2
     assert "is a folder, not an output file" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["-q", "data", "make", "--out", "d.npz"],
+    ["data", "make", "--out", "d.npz", "-q"],
+    ["report", "--run", "r", "--quiet"],
+])
+def test_quiet_option_either_side_of_command(argv):
+    args = build_parser().parse_args(argv)
+    assert args.quiet is True
+    assert args.verbose == 0
+
+
+def test_verbose_option_after_command():
+    assert build_parser().parse_args(["data", "make", "--out", "d.npz", "-vv"]).verbose == 2
+    assert build_parser().parse_args(["-v", "data", "make", "--out", "d.npz"]).verbose == 1

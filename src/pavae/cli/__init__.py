@@ -14,6 +14,7 @@ import sys
 
 from pavae import __version__
 from pavae.cli import data_commands, study_commands
+from pavae.cli.common import logging_options
 
 log = logging.getLogger("pavae")
 
@@ -26,10 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pavae",
         description="Pathology-aware synthetic chest radiographs under label scarcity: data, generators, study, report.",
+        parents=[logging_options(suppress_defaults=False)],
     )
     parser.add_argument("--version", action="version", version=f"pavae {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     data_commands.register(subparsers)

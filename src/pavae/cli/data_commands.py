@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from pavae.cli.common import COMMAND_OPTIONS
+
 log = logging.getLogger(__name__)
 
 
@@ -14,7 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     commands.required = True
 
-    make = commands.add_parser("make", help="write the procedural radiograph data set (Table 1: 12,000 images)")
+    make = commands.add_parser(
+        "make", parents=[COMMAND_OPTIONS],
+        help="write the procedural radiograph data set (Table 1: 12,000 images)",
+    )
     make.add_argument("--out", required=True, type=Path, help="output .npz file")
     make.add_argument("--seed", type=int, default=0, help="random seed of the draw (default 0)")
     make.add_argument("--scale", type=float, default=1.0, help="image count relative to the 12,000-image set (default 1)")
@@ -30,11 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import",
         help="read real radiographs (PNG, JPEG, DICOM) and a label table into a data-set file",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[COMMAND_OPTIONS],
     )
     add_import_arguments(importer)
     importer.set_defaults(handler=run_import)
 
-    preview = commands.add_parser("preview", help="draw a grid of images per class with lesion-mask outlines")
+    preview = commands.add_parser(
+        "preview", parents=[COMMAND_OPTIONS],
+        help="draw a grid of images per class with lesion-mask outlines",
+    )
     preview.add_argument("file", type=Path, help="data-set .npz file")
     preview.add_argument("--out", required=True, type=Path, help="output PNG")
     preview.add_argument("--per-class", type=int, default=8, help="images per class (default 8)")

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from pavae.cli.common import COMMAND_OPTIONS
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +26,10 @@ def _add_config_options(parser: argparse.ArgumentParser, default_profile: str) -
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    reproduce = subparsers.add_parser("reproduce", help="run the whole study and write metrics, figures and report")
+    reproduce = subparsers.add_parser(
+        "reproduce", parents=[COMMAND_OPTIONS],
+        help="run the whole study and write metrics, figures and report",
+    )
     reproduce.add_argument("--out", type=Path, help="run folder; finished units found there are reused")
     reproduce.add_argument("--data", type=Path, default=None,
                            help="data-set file from 'pavae data make' or 'pavae data import' (default: make the "
@@ -38,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_config_options(reproduce, "paper")
     reproduce.set_defaults(handler=run_reproduce)
 
-    train = subparsers.add_parser("train", help="train one generator with its frozen networks")
+    train = subparsers.add_parser(
+        "train", parents=[COMMAND_OPTIONS],
+        help="train one generator with its frozen networks",
+    )
     train.add_argument("--strategy", required=True, choices=("pa_vae", "standard_vae", "pa_vae_no_path",
                                                               "pa_vae_no_class_prior", "pa_vae_beta_minus_20",
                                                               "pa_vae_no_mask"),
@@ -49,7 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_config_options(train, "paper")
     train.set_defaults(handler=run_train)
 
-    sample = subparsers.add_parser("sample", help="write class-conditional samples of a trained generator")
+    sample = subparsers.add_parser(
+        "sample", parents=[COMMAND_OPTIONS],
+        help="write class-conditional samples of a trained generator",
+    )
     sample.add_argument("--checkpoint", type=Path, required=True,
                         help="folder written by 'pavae train', or a generator unit of a study run")
     sample.add_argument("--class", dest="class_name", required=True, help="class name, e.g. left_opacity")
@@ -62,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="where to sample (default auto: CUDA when available)")
     sample.set_defaults(handler=run_sample)
 
-    report = subparsers.add_parser("report", help="rebuild figures and report.md of a finished run from metrics.json")
+    report = subparsers.add_parser(
+        "report", parents=[COMMAND_OPTIONS],
+        help="rebuild figures and report.md of a finished run from metrics.json",
+    )
     report.add_argument("--run", type=Path, required=True, help="run folder containing metrics.json")
     report.add_argument("--pdf", action="store_true", help="also write each figure as PDF")
     report.set_defaults(handler=run_report)
