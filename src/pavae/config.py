@@ -345,7 +345,7 @@ def validate_config(config: StudyConfig) -> None:
     from pavae.study.strategies import STRATEGIES  # late import: strategies import this module
 
     if not config.strategies:
-        raise ValueError(f"strategies is empty; name at least one of {sorted(STRATEGIES)}, for example --strategies real_only")
+        raise ValueError(f"strategies is empty: name at least one of {sorted(STRATEGIES)}, for example --strategies real_only")
     unknown = [name for name in config.strategies if name not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; choose from {sorted(STRATEGIES)}")

@@ -236,6 +236,6 @@ def test_output_folder_rejected(tmp_path):
 def test_labels_folder_rejected(tmp_path):
     write_generic(tmp_path, CLASSES)
 
-    with pytest.raises(DatasetImportError, match=r"--labels .* is a folder; pass the CSV file inside it"):
+    with pytest.raises(DatasetImportError, match=r"--labels .* is a folder: pass the CSV file inside it"):
         import_dataset("generic", tmp_path / "images", tmp_path / "images", out=tmp_path / "out.npz")
     assert not (tmp_path / "out.npz").exists()

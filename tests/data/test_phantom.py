@@ -374,3 +374,8 @@ def test_thread_count_does_not_change_output(monkeypatch):
     threaded = generate_phantoms(labels, 8, PhantomConfig())
     np.testing.assert_array_equal(serial[0], threaded[0])
     np.testing.assert_array_equal(serial[1], threaded[1])
+
+
+def test_negative_seed_rejected_by_dataset_maker():
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got -3"):
+        make_procedural_dataset(seed=-3, scale=0.01)

@@ -52,7 +52,7 @@ def test_small_split_warnings_count_images(tiny_dataset):
     assert "only 1 labelled training image of class 'right_opacity'" in warnings_found
 
 
-def test_small_split_warnings_only_for_given_splits(tiny_dataset):
+def test_split_warnings_limited_to_splits(tiny_dataset):
     labels = tiny_dataset.labels.copy()
     labels[np.flatnonzero((tiny_dataset.split == "test") & (labels == 2))[1:]] = 0
     changed = dataclasses.replace(tiny_dataset, labels=labels)

@@ -65,8 +65,6 @@ def _warn_about_size(dataset) -> None:
 def run_make(args: argparse.Namespace) -> int:
     from pavae.data.phantom import make_procedural_dataset
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     dataset = make_procedural_dataset(
         seed=args.seed, scale=args.scale, difficulty=args.difficulty, image_size=args.size, drift=args.drift
     )

@@ -107,7 +107,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     print(f"wrote {args.out / 'metrics.json'}, {args.out / 'report.md'} and {args.out / 'figures'}/")
     for name, entry in content["strategies"].items():
         auc = entry["summary"]["auc"]
-        spread = f" ± {auc['std']:.3f}" if len(entry["per_seed"]) > 1 else ""
+        spread = f" ± {auc['std']:.3f}" if auc.get("n", 1) > 1 else ""
         print(f"  {name:<24} AUC {auc['mean']:.3f}{spread}")
     return 0
 

@@ -36,7 +36,9 @@ import numpy as np
 from pavae.utils.io import atomic_savez
 
 SPLITS = ("train", "val", "test")
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 1024  # sides that make and import accept
+REQUIRED_KEYS = ("images", "labels", "class_names", "masks", "split", "labeled", "metadata")
+FORMAT_VERSION = 1
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 1024  # image sides that 'pavae data make' and 'pavae data import' accept
 GENERATOR_SIZES = (16, 32, 64, 128, 256)  # sides the VAE generators support
 
 
@@ -46,8 +48,6 @@ def generator_size_warning(side: int) -> str | None:
         return None
     return (f"images of {side} x {side} pixels suit only the real_only and traditional strategies: the "
             f"generators need a side of {', '.join(map(str, GENERATOR_SIZES))} (64 is the study's default)")
-REQUIRED_KEYS = ("images", "labels", "class_names", "masks", "split", "labeled", "metadata")
-FORMAT_VERSION = 1
 
 
 class DatasetFormatError(ValueError):

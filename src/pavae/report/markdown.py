@@ -142,7 +142,7 @@ def claim_status(result: dict[str, Any]) -> str:
 
 
 def below_chance(content: dict[str, Any]) -> list[str]:
-    """Flag every strategy and seed whose whole AUC confidence interval lies below 0.5."""
+    """Return one report line per strategy whose test-AUC 95% interval lies wholly below 0.5 at some seed."""
     lines = []
     for name, entry in content["strategies"].items():
         seeds = [row["seed"] for row in entry["per_seed"]

@@ -98,7 +98,10 @@ def write_outputs(out_dir: Path, config: StudyConfig, ctx, store: UnitStore, dev
     frozen_record = out_dir / "frozen" / "unit.json"
     if frozen_record.exists():
         dataset_summary["frozen_networks"] = read_json(frozen_record)["info"]
-        uses_mask = [name for name in names if name.startswith("pa_vae") and config.loss.lambda_mask > 0]
+        uses_mask = any(
+            get_strategy(name).kind == "vae" and get_strategy(name).loss_config(config.loss).lambda_mask > 0
+            for name in names
+        )
         if uses_mask and dataset_summary["frozen_networks"].get("segmenter") is None:
             notes.append("No labelled training image has a lesion mask, so PA-VAE ran without L_mask and its lesion "
                          "segmenter. Only L_path, L_cls and the class-conditional prior set it apart from the "

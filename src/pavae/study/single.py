@@ -67,7 +67,7 @@ def write_samples(checkpoint: Path, class_name: str, count: int, out: Path, seed
     if count < 1:
         raise ValueError(f"-n must be at least 1, got {count}")
     if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"--temperature must be a positive finite number, got {temperature}; 1 samples the prior as trained")
+        raise ValueError(f"--temperature must be a positive finite number, got {temperature} (1 samples the prior as trained)")
     if Path(out).suffix not in ("", ".npz"):
         raise ValueError(f"--out {out}: give an .npz file, or a folder name without a suffix for PNG files")
     folder = find_generator(checkpoint)

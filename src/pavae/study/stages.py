@@ -17,7 +17,7 @@ import torch
 
 from pavae.config import StudyConfig
 from pavae.data.augment import AugmentConfig, augment
-from pavae.data.dataset import RadiographDataset
+from pavae.data.dataset import GENERATOR_SIZES, RadiographDataset
 from pavae.data.preprocess import PreprocessConfig
 from pavae.data.scarcity import EvaluationSplit, ScarceTrainingSet
 from pavae.models.networks import ClassifierCNN, ClassifierConfig
@@ -128,23 +128,30 @@ def protocol_notes(dataset: RadiographDataset) -> list[str]:
         f"of the {counts['train_labeled']['total']} labelled training images."
     ]
     if dataset.patient_ids is not None:
-        test_ids = dataset.patient_ids[dataset.indices("test")]
-        _, per_patient = np.unique(test_ids, return_counts=True)
-        if per_patient.max() > 1:
+        images, patients, largest = _patient_counts(dataset, "test")
+        if largest > 1:
             notes.append(
-                f"The test split has {len(test_ids)} images from {len(per_patient)} patients (up to "
-                f"{per_patient.max()} from one patient). DeLong intervals and p-values treat images as independent, "
+                f"The test split has {images} images from {patients} patients (up to "
+                f"{largest} from one patient). DeLong intervals and p-values treat images as independent, "
                 "so here they are narrower than the patient-level uncertainty."
             )
-        val_ids = dataset.patient_ids[dataset.indices("val")]
-        _, per_patient = np.unique(val_ids, return_counts=True)
-        if len(val_ids) and per_patient.max() > max(1, 0.1 * len(val_ids)):
+        images, _, largest = _patient_counts(dataset, "val")
+        if largest > max(1, 0.1 * images):
             notes.append(
-                f"One patient has {per_patient.max()} of the {len(val_ids)} validation images. Checkpoints and "
+                f"One patient has {largest} of the {images} validation images. Checkpoints and "
                 "thresholds chosen on this split can follow that patient rather than the task, so validation "
                 "and test results may disagree."
             )
     return notes
+
+
+def _patient_counts(dataset: RadiographDataset, split: str) -> tuple[int, int, int]:
+    """Return the image count, the patient count and the most images from one patient in ``split``."""
+    ids = dataset.patient_ids[dataset.indices(split)]
+    if len(ids) == 0:
+        return 0, 0, 0
+    _, per_patient = np.unique(ids, return_counts=True)
+    return len(ids), len(per_patient), int(per_patient.max())
 
 
 def check_dataset_for_study(dataset: RadiographDataset, needs_generator: bool) -> None:
@@ -167,7 +174,7 @@ def check_dataset_for_study(dataset: RadiographDataset, needs_generator: bool) -
             raise ValueError(f"the {split} split has no image of classes {empty}; re-import with other "
                              "--split-proportions or merge classes")
     side, other = dataset.image_size
-    if needs_generator and (side != other or side < 16 or side > 256 or side & (side - 1)):
+    if needs_generator and (side != other or side not in GENERATOR_SIZES):
         raise ValueError(
             f"the generators need square images with a power-of-two side between 16 and 256, but the data set "
             f"has {side} x {other}; make or import it with --size 64"

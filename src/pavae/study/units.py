@@ -33,8 +33,6 @@ UNIT_FILE = "unit.json"
 @functools.lru_cache(maxsize=1)
 def _process_alive(pid: int) -> bool:
     """Return True if a process with this id runs on this machine (other users' processes included)."""
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

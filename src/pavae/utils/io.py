@@ -30,7 +30,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     target = Path(path)
     if target.is_dir():
-        raise ValueError(f"{target} is a folder, not an output file; give a file path, for example inside that folder")
+        raise ValueError(f"{target} is a folder, not an output file: give a file path, for example one inside that folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix, dir=target.parent

@@ -177,13 +177,13 @@ def validate_options(options: ImportOptions) -> None:
         DatasetImportError: naming the option and the value.
     """
     if options.out is not None and Path(options.out).is_dir():
-        raise DatasetImportError(f"--out {options.out} is a folder; give a file path such as {Path(options.out) / 'dataset.npz'}")
+        raise DatasetImportError(f"--out {options.out} is a folder: give a file path such as {Path(options.out) / 'dataset.npz'}")
     if options.format not in FORMATS:
         raise DatasetImportError(f"--format must be one of {', '.join(FORMATS)}, got {options.format!r}")
     if not MIN_IMAGE_SIZE <= options.size <= MAX_IMAGE_SIZE:
         raise DatasetImportError(
-            f"--size must lie between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels, got {options.size}; "
-            "the study's default is 64"
+            f"--size must lie between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels, got {options.size} "
+            "(the study's default is 64)"
         )
     if options.fit not in FIT_MODES:
         raise DatasetImportError(f"--fit must be one of {', '.join(FIT_MODES)}, got {options.fit!r}")
@@ -213,7 +213,7 @@ def validate_options(options: ImportOptions) -> None:
     for name in ("labels", "bbox"):
         path = getattr(options, name)
         if path is not None and path.is_dir():
-            raise DatasetImportError(f"--{name} {path} is a folder; pass the CSV file inside it")
+            raise DatasetImportError(f"--{name} {path} is a folder: pass the CSV file inside it")
         if path is not None and not path.is_file():
             raise DatasetImportError(f"--{name} {path} not found")
     if options.masks is not None and not options.masks.is_dir():

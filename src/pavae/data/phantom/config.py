@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from pavae.data.dataset import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+
 CLASS_NAMES = ("healthy", "left_opacity", "right_opacity")
 
 ORIENTATION = (
@@ -93,8 +95,12 @@ class PhantomConfig:
     lower_zone_bias: float = 1.5
 
     def __post_init__(self) -> None:
-        if isinstance(self.image_size, bool) or not (isinstance(self.image_size, int) and 16 <= self.image_size <= 1024):
-            raise ValueError(f"image_size must be an integer in [16, 1024] pixels, got {self.image_size!r}")
+        if isinstance(self.image_size, bool) or not (
+            isinstance(self.image_size, int) and MIN_IMAGE_SIZE <= self.image_size <= MAX_IMAGE_SIZE
+        ):
+            raise ValueError(
+                f"image_size must be an integer in [{MIN_IMAGE_SIZE}, {MAX_IMAGE_SIZE}] pixels, got {self.image_size!r}"
+            )
         _check_difficulty(self.difficulty)
         if isinstance(self.drift, bool) or not (
             isinstance(self.drift, (int, float)) and math.isfinite(self.drift) and self.drift >= 0

@@ -65,8 +65,7 @@ def generate_phantoms(
         then ``PATIENT_LEFT_LUNG`` (image right).
     """
     labels = _check_labels(labels)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _check_seed(seed)
     n, size = len(labels), config.image_size
     images = np.empty((n, size, size), dtype=np.uint8)
     masks = np.empty((n, size, size), dtype=np.uint8)
@@ -130,6 +129,11 @@ def _check_labels(labels: np.ndarray) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
+def _check_seed(seed: int) -> None:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
 def table1_counts(scale: float = 1.0, labeled_fraction: float = 0.1) -> dict[str, tuple[int, ...]]:
     """Compute the images per class in each split, and the labelled training images.
 
@@ -181,6 +185,7 @@ def make_procedural_dataset(
     Returns:
         A validated :class:`RadiographDataset` whose metadata records the generator settings.
     """
+    _check_seed(seed)
     config = PhantomConfig(
         image_size=image_size,
         difficulty=DEFAULT_DIFFICULTY if difficulty is None else difficulty,
